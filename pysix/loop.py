@@ -1,0 +1,140 @@
+"""The one event loop of every pysix process: fds, signals and timers.
+
+Signals arrive through `signal.set_wakeup_fd()`: the C handler writes the
+signal number into a non-blocking pipe and the loop dispatches it like any
+other readable fd, so no logic ever runs inside a signal handler. With no
+timer armed the loop sleeps in epoll with no timeout: an idle process
+makes zero wake-ups.
+"""
+import heapq
+import os
+import select
+import signal
+import time
+from typing import Callable, Dict, List, Optional
+
+
+def _nothing(signum, frame):  # the wakeup fd carries the signal
+    pass
+
+
+class Timer:
+    __slots__ = ("when", "callback", "cancelled")
+
+    def __init__(self, when: float, callback: Callable[[], None]):
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def __lt__(self, other: "Timer") -> bool:
+        return self.when < other.when
+
+
+class Loop:
+    def __init__(self) -> None:
+        self._ep = select.epoll()
+        os.set_inheritable(self._ep.fileno(), False)
+        self._readers: Dict[int, Callable[[], None]] = {}
+        self._timers: List[Timer] = []
+        self._sig_handlers: Dict[int, Callable[[int], None]] = {}
+        self._sig_r = -1
+        self._sig_w = -1
+        self.running = False
+
+    # fds ---------------------------------------------------------------
+    def add_reader(self, fd: int, callback: Callable[[], None]) -> None:
+        if fd in self._readers:
+            self._ep.modify(fd, select.EPOLLIN)
+        else:
+            self._ep.register(fd, select.EPOLLIN)
+        self._readers[fd] = callback
+
+    def remove_reader(self, fd: int) -> None:
+        if self._readers.pop(fd, None) is not None:
+            try:
+                self._ep.unregister(fd)
+            except (OSError, ValueError):
+                pass
+
+    # timers ------------------------------------------------------------
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        t = Timer(time.monotonic() + max(0.0, delay), callback)
+        heapq.heappush(self._timers, t)
+        return t
+
+    # signals -----------------------------------------------------------
+    def add_signal(self, signum: int, callback: Callable[[int], None]) -> None:
+        if self._sig_r < 0:
+            self._sig_r, self._sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            signal.set_wakeup_fd(self._sig_w, warn_on_full_buffer=False)
+            self.add_reader(self._sig_r, self._read_signals)
+        self._sig_handlers[signum] = callback
+        signal.signal(signum, _nothing)
+
+    def _read_signals(self) -> None:
+        try:
+            data = os.read(self._sig_r, 512)
+        except BlockingIOError:
+            return
+        # Several SIGCHLDs collapse into one reap pass; others are all kept
+        # (a second SIGTERM means something to PID 1).
+        reaped = False
+        for signum in data:
+            if signum == signal.SIGCHLD:
+                if reaped:
+                    continue
+                reaped = True
+            cb = self._sig_handlers.get(signum)
+            if cb is not None:
+                cb(signum)
+
+    # running -----------------------------------------------------------
+    def stop(self) -> None:
+        self.running = False
+
+    def run_once(self, max_wait: Optional[float] = None) -> None:
+        timers = self._timers
+        while timers and timers[0].cancelled:
+            heapq.heappop(timers)
+        timeout = -1.0
+        if timers:
+            timeout = max(0.0, timers[0].when - time.monotonic())
+        if max_wait is not None and (timeout < 0 or max_wait < timeout):
+            timeout = max_wait
+        try:
+            events = self._ep.poll(timeout)
+        except InterruptedError:
+            events = ()
+        for fd, _ in events:
+            cb = self._readers.get(fd)
+            if cb is not None:
+                cb()
+        if timers:
+            now = time.monotonic()
+            while timers and (timers[0].cancelled or timers[0].when <= now):
+                t = heapq.heappop(timers)
+                if not t.cancelled:
+                    t.cancel()
+                    t.callback()
+
+    def run(self) -> None:
+        self.running = True
+        while self.running:
+            self.run_once()
+
+    def close(self) -> None:
+        """Release the loop's fds (a forked child starts its own loop)."""
+        if self._sig_r >= 0:
+            try:
+                signal.set_wakeup_fd(-1)
+            except ValueError:
+                pass
+            os.close(self._sig_r)
+            os.close(self._sig_w)
+            self._sig_r = self._sig_w = -1
+        self._ep.close()
+        self._readers.clear()
+        self._timers.clear()

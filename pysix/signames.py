@@ -1,0 +1,31 @@
+"""Signal names as s6 prints and parses them (skalibs' table), pure functions."""
+import signal
+from typing import Optional
+
+# Names s6 knows; Python's enum carries the numbers for this platform.
+_NAMES = {int(s): s.name for s in signal.Signals
+          if s.name.startswith("SIG") and not s.name.startswith("SIG_")}
+# Linux aliases: prefer the names s6 prints.
+_NAMES[int(signal.SIGIOT)] = "SIGABRT"
+_NAMES[int(signal.SIGCHLD)] = "SIGCHLD"
+_NAMES[int(signal.SIGPOLL)] = "SIGIO"
+_BYNAME = {name[3:]: num for num, name in _NAMES.items()}
+_BYNAME.update({"IOT": int(signal.SIGIOT), "POLL": int(signal.SIGPOLL),
+                "CLD": int(signal.SIGCHLD)})
+
+
+def signal_name(num: int) -> str:
+    """'SIGTERM' for 15; 'SIG???' for a number s6 would not know."""
+    return _NAMES.get(num, "SIG???")
+
+
+def parse_signal(text: str) -> Optional[int]:
+    """A signal from 'TERM', 'SIGterm', 'sigusr1' or '15'; None if invalid."""
+    t = text.strip()
+    if t.isdigit() and t.isascii():
+        n = int(t)
+        return n if 0 < n < signal.NSIG else None
+    u = t.upper()
+    if u.startswith("SIG"):
+        u = u[3:]
+    return _BYNAME.get(u)

@@ -1,0 +1,139 @@
+"""The s6 2.11 `supervise/status` record and `death_tally` records, byte-exact.
+
+Pure functions only: the supervisor and every client share them, and the
+golden tests pin them against records written by the real s6-supervise.
+Times are kept as Unix nanoseconds and converted to TAI64N on the wire.
+"""
+import struct
+from typing import List, NamedTuple, Tuple
+
+STATUS_SIZE = 35
+TALLY_SIZE = 14
+# 2^62 + 10 s (TAI-UTC in 1972) + 27 leap seconds: skalibs' table for any
+# current date. +10 instead of +37 would make every age 27 s too large.
+TAI_OFFSET = (1 << 62) + 37
+
+FLAG_PAUSED = 0x01
+FLAG_FINISHING = 0x02
+FLAG_WANTUP = 0x04
+FLAG_READY = 0x08
+
+_STATUS = struct.Struct(">QIQIQHB")
+_TAIN = struct.Struct(">QI")
+_TALLY = struct.Struct(">QIBB")
+
+
+def tain_pack(unix_ns: int) -> bytes:
+    """12-byte TAI64N label of a Unix time in nanoseconds."""
+    sec, nano = divmod(unix_ns, 1_000_000_000)
+    return _TAIN.pack(sec + TAI_OFFSET, nano)
+
+
+def tain_unpack(b: bytes) -> int:
+    """Unix nanoseconds of a 12-byte TAI64N label."""
+    sec, nano = _TAIN.unpack(b[:12])
+    return (sec - TAI_OFFSET) * 1_000_000_000 + nano
+
+
+def tain_label(unix_ns: int) -> str:
+    """Text form used by s6-svstat and s6-svdt: '@' + 24 lowercase hex digits."""
+    return "@" + tain_pack(unix_ns).hex()
+
+
+class Status(NamedTuple):
+    stamp: int        # Unix ns of the last up/down transition
+    readystamp: int   # Unix ns of the last readiness (or end of finish)
+    pid: int          # run pid while up, finish pid while finishing, else 0
+    wstat: int        # low 16 bits of the raw wait status of the last death
+    flags: int        # FLAG_* bits
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.flags & FLAG_PAUSED)
+
+    @property
+    def finishing(self) -> bool:
+        return bool(self.flags & FLAG_FINISHING)
+
+    @property
+    def wantup(self) -> bool:
+        return bool(self.flags & FLAG_WANTUP)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.flags & FLAG_READY)
+
+    @property
+    def up(self) -> bool:
+        """What every s6 client calls up: a pid that is not finish's."""
+        return self.pid != 0 and not self.finishing
+
+    @property
+    def exitcode(self) -> int:
+        """Exit code of the last death, or -1 if it was a signal."""
+        return -1 if self.wstat & 0x7F else (self.wstat >> 8) & 0xFF
+
+    @property
+    def signal(self) -> int:
+        """Signal number of the last death, or 0 if it exited."""
+        return self.wstat & 0x7F
+
+
+def pack_status(st: Status) -> bytes:
+    s1, n1 = divmod(st.stamp, 1_000_000_000)
+    s2, n2 = divmod(st.readystamp, 1_000_000_000)
+    return _STATUS.pack(s1 + TAI_OFFSET, n1, s2 + TAI_OFFSET, n2,
+                        st.pid, st.wstat & 0xFFFF, st.flags & 0x0F)
+
+
+def unpack_status(b: bytes) -> Status:
+    """Decode the first 35 bytes; ValueError if the record is short."""
+    if len(b) < STATUS_SIZE:
+        raise ValueError("status record is %d bytes, expected %d" % (len(b), STATUS_SIZE))
+    s1, n1, s2, n2, pid, wstat, flags = _STATUS.unpack(b[:STATUS_SIZE])
+    return Status((s1 - TAI_OFFSET) * 1_000_000_000 + n1,
+                  (s2 - TAI_OFFSET) * 1_000_000_000 + n2,
+                  pid, wstat, flags & 0x0F)
+
+
+def wstat_from_waitstatus(status: int) -> int:
+    """Low 16 bits of a raw waitpid() status, as s6 stores it."""
+    return status & 0xFFFF
+
+
+class Death(NamedTuple):
+    when: int      # Unix ns
+    code: int      # exit code, or 128 + signal
+    sig: int       # signal number, 0 if it exited
+
+
+def death_from_wstat(when: int, wstat: int) -> Death:
+    sig = wstat & 0x7F
+    if sig:
+        return Death(when, (128 + sig) & 0xFF, sig)
+    return Death(when, (wstat >> 8) & 0xFF, 0)
+
+
+def pack_tally(deaths: List[Death]) -> bytes:
+    out = bytearray()
+    for d in deaths:
+        sec, nano = divmod(d.when, 1_000_000_000)
+        out += _TALLY.pack(sec + TAI_OFFSET, nano, d.code & 0xFF, d.sig & 0xFF)
+    return bytes(out)
+
+
+def unpack_tally(b: bytes) -> List[Death]:
+    """Decode a death tally; a size that is not a multiple of 14 reads as empty (as s6)."""
+    if len(b) % TALLY_SIZE:
+        return []
+    out = []
+    for i in range(0, len(b), TALLY_SIZE):
+        sec, nano, code, sig = _TALLY.unpack(b[i:i + TALLY_SIZE])
+        out.append(Death((sec - TAI_OFFSET) * 1_000_000_000 + nano, code, sig))
+    return out
+
+
+def split_wait(wstat: int) -> Tuple[int, int]:
+    """(exit code or 256, signal or 0): the first two arguments of ./finish."""
+    sig = wstat & 0x7F
+    return (256, sig) if sig else ((wstat >> 8) & 0xFF, 0)
