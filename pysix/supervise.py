@@ -247,7 +247,8 @@ class Supervisor:
             actions.append((os.POSIX_SPAWN_DUP2, src, notif))
         try:
             pid = os.posix_spawn("./run", ["run", self.name], os.environ,
-                                 file_actions=actions, setsid=True, setsigdef=_SIGDEF)
+                                 file_actions=actions, setsid=True, setsigdef=_SIGDEF,
+                                 setsigmask=())
         except OSError as e:
             for fd in {rfd, wfd, actions[0][1] if actions else -1}:
                 if fd >= 0:
@@ -350,7 +351,8 @@ class Supervisor:
         if os.path.lexists("finish"):
             try:
                 self.fpid = os.posix_spawn("./finish", ["finish", str(code), str(sig), self.name],
-                                           os.environ, setsid=True, setsigdef=_SIGDEF)
+                                           os.environ, setsid=True, setsigdef=_SIGDEF,
+                                           setsigmask=())
             except OSError as e:
                 self.warn("unable to spawn ./finish: %s" % e.strerror)
         if self.fpid:
@@ -623,6 +625,9 @@ def run_supervisor(sd: str, name: Optional[str] = None, prog: str = "pysix-super
     except Fatal as f:
         _fatal(prog, name, str(f))
         return f.code
+    # A scanner forks us with signals blocked so none is lost before the
+    # handlers exist; they are now.
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
     while True:
         try:
             loop.run()
