@@ -1,0 +1,40 @@
+"""Reaping every child of a process and telling whoever waits for one.
+
+PID 1 and the scanner reap with `waitpid(-1)`: children they started and
+orphans re-parented to them alike. A pid nobody watches is just reaped.
+"""
+import os
+import signal
+from typing import Callable, Dict
+
+from .loop import Loop
+
+ExitCallback = Callable[[int, int], None]   # (pid, raw wait status)
+
+
+class Reaper:
+    def __init__(self, loop: Loop) -> None:
+        self.watched: Dict[int, ExitCallback] = {}
+        self.on_unknown: ExitCallback = lambda pid, st: None
+        loop.add_signal(signal.SIGCHLD, lambda sig: self.reap())
+
+    def watch(self, pid: int, callback: ExitCallback) -> None:
+        self.watched[pid] = callback
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, st = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            cb = self.watched.pop(pid, None)
+            (cb or self.on_unknown)(pid, st)
+
+
+def exit_code(st: int) -> int:
+    """A shell's view of a wait status: the exit code, or 128 + signal."""
+    if os.WIFSIGNALED(st):
+        return 128 + os.WTERMSIG(st)
+    return os.WEXITSTATUS(st)

@@ -1,0 +1,474 @@
+"""The scanner: one forked supervisor per service directory of a scan dir.
+
+What s6-svscan 2.11 does (spec section 11), plus:
+* new and removed service dirs are noticed at once through inotify;
+* supervisors are forked from this process (no new interpreter) and name
+  themselves `sv:NAME` in /proc/PID/comm;
+* a supervisor that dies is restarted at once if it lived 1 s, else 1 s
+  after its previous start;
+* with `prefix=True`, the output of services without `log/` goes through
+  the scanner, which writes whole lines prefixed with the service name.
+
+The scanner is embeddable: pysix-svscan wraps it with s6-svscan's signals,
+pysix-init with the container stages.
+"""
+import errno
+import gc
+import os
+import signal
+import stat
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+from .control import SVSCAN_LETTERS
+from .loop import Loop, Timer
+from .reaper import Reaper
+
+CTLDIR = ".s6-svscan"
+RESPAWN_MIN_INTERVAL = 1.0
+RESCAN_ON_ERROR = 3.0
+PREFIX_LINE_MAX = 65536
+# Signals a freshly forked supervisor must not lose before its handlers exist.
+_BLOCK = {signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT}
+
+# Kill modes: (all services?, signal to main supervisor, signal to log supervisor)
+MODE_INACTIVE = (False, signal.SIGTERM, signal.SIGHUP)        # n, h
+MODE_INACTIVE_ALL = (False, signal.SIGTERM, signal.SIGTERM)   # N
+MODE_TERMINATE = (True, signal.SIGTERM, signal.SIGHUP)        # t, i
+MODE_QUIT = (True, signal.SIGTERM, signal.SIGTERM)            # q
+
+
+class Service:
+    __slots__ = ("name", "key", "active", "logged", "pipe_r", "pipe_w", "pid", "log_pid",
+                 "started", "log_started", "timer", "log_timer", "buf")
+
+    def __init__(self, name: str, key: Tuple[int, int]) -> None:
+        self.name = name
+        self.key = key
+        self.active = True
+        self.logged = False
+        self.pipe_r = self.pipe_w = -1
+        self.pid = self.log_pid = 0
+        self.started = self.log_started = -1e9
+        self.timer: Optional[Timer] = None
+        self.log_timer: Optional[Timer] = None
+        self.buf = b""
+
+
+class Scanner:
+    def __init__(self, loop: Loop, reaper: Reaper, scandir: str, *, prefix: bool = False,
+                 prog: str = "pysix-svscan") -> None:
+        self.loop = loop
+        self.reaper = reaper
+        self.scandir = os.path.abspath(scandir)
+        self.prefix = prefix
+        self.prog = prog
+        self.services: Dict[Tuple[int, int], Service] = {}
+        self.terminating = False
+        self.on_terminated: Callable[[], None] = lambda: None
+        self.on_letter: Callable[[str], bool] = lambda c: False
+        self.rescan_timer: Optional[Timer] = None
+        self.scan_pending = False
+        self.inotify = None
+        self.ctl_r = self.ctl_w = self.lock_fd = -1
+        self.spawn_hook: Callable[[str], None] = lambda name: None
+
+    # messages ------------------------------------------------------------
+    def warn(self, msg: str) -> None:
+        _say("%s: warning: %s\n" % (self.prog, msg))
+
+    # start-up ------------------------------------------------------------
+    def open_control(self) -> None:
+        """`.s6-svscan/` with its lock and control FIFO; raises OSError/RuntimeError."""
+        d = os.path.join(self.scandir, CTLDIR)
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            pass
+        self.lock_fd = os.open(d + "/lock", os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        import fcntl
+        try:
+            fcntl.lockf(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.EACCES):
+                raise RuntimeError("another instance is already running on %s" % self.scandir)
+            raise
+        try:
+            os.mkfifo(d + "/control", 0o600)
+        except FileExistsError:
+            if not stat.S_ISFIFO(os.stat(d + "/control").st_mode):
+                raise RuntimeError("%s/control exists and is not a FIFO" % d)
+        self.ctl_r = os.open(d + "/control", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        self.ctl_w = os.open(d + "/control", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        self.loop.add_reader(self.ctl_r, self._on_control)
+
+    def start(self) -> None:
+        """Scan now; watch the scan dir with inotify once every supervisor is forked."""
+        # Objects that exist now are shared with every forked supervisor:
+        # keep the collector from ever touching (and so copying) them.
+        gc.collect()
+        gc.freeze()
+        self.scan()
+        self.loop.call_later(0, self._start_inotify)
+
+    def _start_inotify(self) -> None:
+        try:
+            from inotify_simple import INotify, flags
+        except ImportError:
+            self.warn("inotify_simple is not installed: new services need pysix-svscanctl -a")
+            return
+        try:
+            ino = INotify()
+            os.set_inheritable(ino.fileno(), False)
+            ino.add_watch(self.scandir, flags.CREATE | flags.DELETE | flags.MOVED_TO |
+                          flags.MOVED_FROM | flags.DELETE_SELF | flags.MOVE_SELF | flags.ATTRIB)
+        except OSError as e:
+            self.warn("cannot watch %s with inotify (%s): use pysix-svscanctl -a to rescan" % (
+                self.scandir, e.strerror))
+            return
+        self.inotify = ino
+        self.loop.add_reader(ino.fileno(), self._on_inotify)
+        self.request_scan()  # whatever changed between the first scan and now
+
+    def _on_inotify(self) -> None:
+        try:
+            events = self.inotify.read(timeout=0)
+        except OSError:
+            events = []
+        if any(not ev.name.startswith(".") for ev in events):
+            self.request_scan()
+
+    def request_scan(self) -> None:
+        if not self.scan_pending:
+            self.scan_pending = True
+            self.loop.call_later(0, self._deferred_scan)
+
+    def _deferred_scan(self) -> None:
+        self.scan_pending = False
+        self.scan()
+
+    # scanning --------------------------------------------------------------
+    def scan(self) -> None:
+        if self.terminating:
+            return
+        try:
+            names = sorted(os.listdir(self.scandir))
+        except OSError as e:
+            self.warn("unable to read %s: %s" % (self.scandir, e.strerror))
+            self._rescan_later()
+            return
+        seen = set()
+        errors = False
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = os.path.join(self.scandir, name)
+            try:
+                st = os.stat(path)
+            except OSError as e:
+                self.warn("unable to stat %s: %s" % (path, e.strerror))
+                errors = True
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            key = (st.st_dev, st.st_ino)
+            seen.add(key)
+            svc = self.services.get(key)
+            if svc is None:
+                svc = self._new_service(name, key)
+                if svc is None:
+                    errors = True
+                    continue
+            svc.name = name
+            svc.active = True
+            self._ensure_running(svc)
+        for key, svc in list(self.services.items()):
+            if key not in seen:
+                svc.active = False
+                self._forget_if_done(svc)
+        if errors:
+            self._rescan_later()
+
+    def _rescan_later(self) -> None:
+        if self.rescan_timer is None:
+            def again() -> None:
+                self.rescan_timer = None
+                self.scan()
+            self.rescan_timer = self.loop.call_later(RESCAN_ON_ERROR, again)
+
+    def _new_service(self, name: str, key: Tuple[int, int]) -> Optional[Service]:
+        svc = Service(name, key)
+        path = os.path.join(self.scandir, name)
+        svc.logged = os.path.isdir(path + "/log")
+        if svc.logged or self.prefix:
+            try:
+                svc.pipe_r, svc.pipe_w = os.pipe2(os.O_CLOEXEC)
+            except OSError as e:
+                self.warn("unable to create a pipe for %s: %s" % (name, e.strerror))
+                return None
+            if not svc.logged:
+                os.set_blocking(svc.pipe_r, False)
+                self.loop.add_reader(svc.pipe_r, lambda s=svc: self._on_output(s))
+        self.services[key] = svc
+        return svc
+
+    def _ensure_running(self, svc: Service) -> None:
+        now = time.monotonic()
+        if svc.logged and not svc.log_pid and svc.log_timer is None:
+            self._spawn_when_due(svc, True, now)
+        if not svc.pid and svc.timer is None:
+            self._spawn_when_due(svc, False, now)
+
+    def _spawn_when_due(self, svc: Service, log: bool, now: float) -> None:
+        due = (svc.log_started if log else svc.started) + RESPAWN_MIN_INTERVAL
+        if due <= now:
+            self._spawn(svc, log)
+            return
+
+        def later() -> None:
+            if log:
+                svc.log_timer = None
+            else:
+                svc.timer = None
+            if svc.active and not self.terminating and not (svc.log_pid if log else svc.pid):
+                self._spawn(svc, log)
+        t = self.loop.call_later(due - now, later)
+        if log:
+            svc.log_timer = t
+        else:
+            svc.timer = t
+
+    # forking a supervisor --------------------------------------------------
+    def _spawn(self, svc: Service, log: bool) -> None:
+        name = svc.name + "/log" if log else svc.name
+        path = os.path.join(self.scandir, name)
+        if log:
+            fd0, fd1, fd2 = svc.pipe_r, 1, 2
+        elif svc.pipe_w >= 0:
+            fd0, fd1, fd2 = 0, svc.pipe_w, (2 if svc.logged else svc.pipe_w)
+        else:
+            fd0, fd1, fd2 = 0, 1, 2
+        _flush_stdio()
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCK)
+        try:
+            pid = os.fork()
+        except OSError as e:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            self.warn("unable to fork a supervisor for %s: %s" % (name, e.strerror))
+            self._spawn_when_due(svc, log, time.monotonic())
+            return
+        if pid == 0:
+            self._child(path, name, fd0, fd1, fd2)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if log:
+            svc.log_pid, svc.log_started = pid, time.monotonic()
+        else:
+            svc.pid, svc.started = pid, time.monotonic()
+        self.reaper.watch(pid, lambda p, st, s=svc, lg=log: self._on_supervisor_exit(s, lg, st))
+        self.spawn_hook(name)
+
+    def _child(self, path: str, name: str, fd0: int, fd1: int, fd2: int) -> None:
+        """In the forked child: become the supervisor of `path`; never returns."""
+        code = 111
+        try:
+            self.loop.close()
+            for sig in _BLOCK | {signal.SIGALRM, signal.SIGABRT, signal.SIGUSR1, signal.SIGUSR2,
+                                 signal.SIGPWR, signal.SIGWINCH}:
+                signal.signal(sig, signal.SIG_DFL)
+            for src, dst in ((fd0, 0), (fd1, 1), (fd2, 2)):
+                if src != dst:
+                    os.dup2(src, dst)
+            os.closerange(3, 1 << 20)
+            try:
+                with open("/proc/self/comm", "w") as f:
+                    f.write(("sv:" + name)[:15])
+            except OSError:
+                pass
+            gc.freeze()
+            from .supervise import run_supervisor
+            code = run_supervisor(path, name)
+        except BaseException as e:  # never return into the scanner's code
+            try:
+                _say("%s: fatal: supervisor for %s: %r\n" % (self.prog, name, e))
+            except BaseException:
+                pass
+        finally:
+            os._exit(code)
+
+    def _on_supervisor_exit(self, svc: Service, log: bool, st: int) -> None:
+        if log:
+            svc.log_pid = 0
+        else:
+            svc.pid = 0
+        if self.terminating:
+            self._check_terminated()
+            return
+        if svc.active:
+            self._spawn_when_due(svc, log, time.monotonic())
+        else:
+            self._forget_if_done(svc)
+
+    def _forget_if_done(self, svc: Service) -> None:
+        if svc.active or svc.pid or svc.log_pid:
+            return
+        for t in (svc.timer, svc.log_timer):
+            if t is not None:
+                t.cancel()
+        self._close_pipe(svc)
+        self.services.pop(svc.key, None)
+
+    def _close_pipe(self, svc: Service) -> None:
+        if svc.pipe_r >= 0:
+            if not svc.logged:
+                self.loop.remove_reader(svc.pipe_r)
+                self._drain(svc)
+            os.close(svc.pipe_r)
+        if svc.pipe_w >= 0:
+            os.close(svc.pipe_w)
+        svc.pipe_r = svc.pipe_w = -1
+
+    # prefixed output --------------------------------------------------------
+    def _on_output(self, svc: Service) -> None:
+        self._drain(svc)
+
+    def _drain(self, svc: Service) -> None:
+        while True:
+            try:
+                data = os.read(svc.pipe_r, 65536)
+            except (BlockingIOError, OSError):
+                return
+            if not data:
+                return
+            buf = svc.buf + data
+            cut = buf.rfind(b"\n") + 1
+            if cut == 0 and len(buf) >= PREFIX_LINE_MAX:
+                cut = len(buf)
+                buf += b"\n"
+                cut += 1
+            if cut:
+                tag = svc.name.encode("utf-8", "surrogateescape") + b" | "
+                lines = buf[:cut]
+                out = tag + lines[:-1].replace(b"\n", b"\n" + tag) + b"\n"
+                _write_all(1, out)
+            svc.buf = buf[cut:]
+
+    # killing ------------------------------------------------------------------
+    def kill(self, mode: Tuple[bool, int, int]) -> None:
+        everyone, main_sig, log_sig = mode
+        for svc in list(self.services.values()):
+            if everyone or not svc.active:
+                if svc.pid:
+                    _kill(svc.pid, main_sig)
+                if svc.log_pid:
+                    _kill(svc.log_pid, log_sig)
+
+    def terminate(self, mode: Tuple[bool, int, int] = MODE_TERMINATE) -> None:
+        """Stop every supervisor; `on_terminated` runs once all have exited."""
+        if self.terminating:
+            self.kill(mode)
+            return
+        self.terminating = True
+        for svc in self.services.values():
+            for t in (svc.timer, svc.log_timer):
+                if t is not None:
+                    t.cancel()
+            svc.timer = svc.log_timer = None
+        self.kill(mode)
+        # Our copies of the log pipes must go, or loggers never see EOF.
+        for svc in self.services.values():
+            if svc.logged:
+                self._close_pipe(svc)
+        self._check_terminated()
+
+    def supervisor_pids(self) -> List[int]:
+        return [p for s in self.services.values() for p in (s.pid, s.log_pid) if p]
+
+    def _check_terminated(self) -> None:
+        if self.terminating and not self.supervisor_pids():
+            for svc in self.services.values():
+                self._close_pipe(svc)
+            cb, self.on_terminated = self.on_terminated, (lambda: None)
+            cb()
+
+    # control FIFO ---------------------------------------------------------------
+    def _on_control(self) -> None:
+        while True:
+            try:
+                data = os.read(self.ctl_r, 4096)
+            except (BlockingIOError, OSError):
+                return
+            if not data:
+                return
+            for b in data:
+                self.letter(chr(b))
+
+    def letter(self, c: str) -> None:
+        if self.on_letter(c):
+            return
+        if c == "z":
+            self.reaper.reap()
+        elif c == "a":
+            self.scan()
+        elif c == "h":
+            self.scan()
+            self.kill(MODE_INACTIVE)
+        elif c == "n":
+            self.kill(MODE_INACTIVE)
+        elif c == "N":
+            self.kill(MODE_INACTIVE_ALL)
+        elif c in "it":
+            self.terminate(MODE_TERMINATE)
+        elif c == "q":
+            self.terminate(MODE_QUIT)
+        elif c == "b":
+            self.terminating = True
+            cb, self.on_terminated = self.on_terminated, (lambda: None)
+            cb()
+        elif c not in SVSCAN_LETTERS:
+            self.warn("received unknown control command: %r" % c)
+
+
+def set_subreaper() -> bool:
+    """Become the child subreaper (orphans of services come back to us)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0   # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def _say(msg: str) -> None:
+    try:
+        os.write(2, msg.encode("utf-8", "replace"))
+    except OSError:
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        try:
+            n = os.write(fd, data)
+        except BlockingIOError:
+            import select
+            select.select([], [fd], [], 1.0)
+            continue
+        except OSError:
+            return
+        data = data[n:]
+
+
+def _flush_stdio() -> None:
+    import sys
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except Exception:
+            pass
