@@ -16,6 +16,7 @@ class Reaper:
     def __init__(self, loop: Loop) -> None:
         self.watched: Dict[int, ExitCallback] = {}
         self.on_unknown: ExitCallback = lambda pid, st: None
+        self.on_reaped: Callable[[], None] = lambda: None
         loop.add_signal(signal.SIGCHLD, lambda sig: self.reap())
 
     def watch(self, pid: int, callback: ExitCallback) -> None:
@@ -26,11 +27,24 @@ class Reaper:
             try:
                 pid, st = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
+                break
             cb = self.watched.pop(pid, None)
             (cb or self.on_unknown)(pid, st)
+        self.on_reaped()
+
+    @staticmethod
+    def children_left() -> bool:
+        """True while any child (started or adopted orphan) is alive or unreaped.
+
+        As PID 1 or a subreaper, no child means no descendant is left at all.
+        """
+        try:
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return False
+        return True
 
 
 def exit_code(st: int) -> int:

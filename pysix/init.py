@@ -1,0 +1,576 @@
+"""pysix-init: the container's PID 1, s6-overlay v2's stages around the scanner.
+
+Stage 1 saves the environment and copies /etc/services.d into the live scan
+dir. Stage 2 runs /etc/cont-init.d/* in order, starts every service, then
+the CMD if one was given. Stage 3 (TERM/INT, the CMD or a `primary` service
+exiting, `pysix-svscanctl -t`, `pysix-halt`) stops the CMD, then every
+service in parallel, runs /etc/cont-finish.d/*, TERMs and KILLs whatever is
+left, and exits with the right code. Every wait ends as soon as what it
+waits for is gone: there is no fixed sleep anywhere.
+
+The whole life of PID 1 is one event loop; a bug in a stage is reported and
+the shutdown still completes.
+"""
+import os
+import shutil
+import signal
+import stat
+import sys
+import time
+from typing import Callable, List, Optional
+
+from . import contenv, fifodir, settings
+from .loop import Loop, Timer
+from .reaper import Reaper, exit_code
+from .scan import MODE_QUIT, MODE_TERMINATE, Scanner, set_subreaper
+from .status import unpack_status
+
+PROG = "pysix-init"
+KILL_WAIT = 5.0   # seconds to wait for processes after the final SIGKILL
+_SIGDEF = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTTOU, signal.SIGTTIN, signal.SIGINT,
+           signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+           signal.SIGCHLD)
+_FORWARD = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+_SKIP_COPY = {"supervise", "event"}
+_EXEC_NAMES = {"run", "finish", "check"}
+# Where s6-overlay images write the container's exit code from finish scripts.
+_OVERLAY_CODE_FILES = ("run/s6-linux-init-container-results/exitcode",
+                       "var/run/s6/env-stage3/S6_STAGE2_EXITED")
+
+
+def say(msg: str) -> None:
+    try:
+        os.write(2, ("%s: %s\n" % (PROG, msg)).encode("utf-8", "replace"))
+    except OSError:
+        pass
+
+
+class Init:
+    def __init__(self, root: str, cmd: List[str]) -> None:
+        self.root = os.path.abspath(root)
+        self.etc = os.path.join(self.root, "etc")
+        self.cmd = cmd
+        self.loop = Loop()
+        self.reaper = Reaper(self.loop)
+        self.reaper.on_reaped = self._on_reaped
+        self.rundir = ""
+        self.scandir = ""
+        self.scanner: Optional[Scanner] = None
+        self.cmd_pid = 0
+        self.cmd_code: Optional[int] = None
+        self.stage2_code = 0
+        self.stopping = False
+        self.hurry = False
+        self.done_cb: Optional[Callable[[], None]] = None
+        self.grace_timer: Optional[Timer] = None
+        self.final_code: Optional[int] = None
+        self.cfg = {}
+        for s in settings.SETTINGS:
+            v, warn = settings.get_int(s.name)
+            if warn:
+                say("warning: " + warn)
+            self.cfg[s.name] = v
+        self.wait_subs: List = []
+
+    # stage 1 ---------------------------------------------------------------
+    def stage1(self) -> None:
+        if os.getpid() != 1 and not set_subreaper():
+            say("warning: cannot become a child subreaper: orphans of services will not be reaped here")
+        self.rundir = self._make_rundir()
+        self.scandir = os.path.join(self.rundir, "services")
+        os.environ["PYSIX_RUNDIR"] = self.rundir
+        os.environ["PYSIX_SCANDIR"] = self.scandir
+        if not self.cfg["KEEP_ENV"]:
+            env = {k: v for k, v in os.environb.items() if not k.startswith(b"PYSIX_RUNDIR") and k != b"PYSIX_SCANDIR"}
+            for w in contenv.dump(env, os.path.join(self.rundir, "container_environment")):
+                say("warning: " + w)
+        for f in ("exitcode",):
+            try:
+                os.unlink(os.path.join(self.rundir, f))
+            except FileNotFoundError:
+                pass
+        self._copy_services()
+        self.scanner = Scanner(self.loop, self.reaper, self.scandir, prefix=bool(self.cfg["PREFIX"]),
+                               prog=PROG)
+        self.scanner.on_letter = self._on_scan_letter
+        self.scanner.open_control()
+
+    def _make_rundir(self) -> str:
+        want = os.environ.get("PYSIX_RUNDIR") or os.path.join(self.root, "run", "pysix")
+        for d in (want, os.path.join(os.environ.get("XDG_RUNTIME_DIR", "") or "/tmp", "pysix-%d" % os.getuid())):
+            try:
+                os.makedirs(d, mode=0o755, exist_ok=True)
+                if os.access(d, os.W_OK | os.X_OK):
+                    if d != want:
+                        say("warning: %s is not writable; using %s" % (want, d))
+                    return d
+            except OSError as e:
+                say("warning: cannot create %s: %s" % (d, e.strerror))
+        raise RuntimeError("no writable run directory (set PYSIX_RUNDIR)")
+
+    def _copy_services(self) -> None:
+        """Copy /etc/services.d into the live scan dir, skipping supervise state."""
+        src = os.path.join(self.etc, "services.d")
+        if os.path.isdir(self.scandir):
+            for name in os.listdir(self.scandir):
+                if name != ".s6-svscan":
+                    shutil.rmtree(os.path.join(self.scandir, name), ignore_errors=True)
+        os.makedirs(self.scandir, mode=0o755, exist_ok=True)
+        if not os.path.isdir(src):
+            return
+        noexec = bool(os.statvfs(self.scandir).f_flag & getattr(os, "ST_NOEXEC", 8))
+        if noexec:
+            say("warning: %s is mounted noexec: linking scripts to their originals" % self.rundir)
+        for name in sorted(os.listdir(src)):
+            path = os.path.join(src, name)
+            if name.startswith(".") or not os.path.isdir(path):
+                continue
+            try:
+                self._copy_tree(path, os.path.join(self.scandir, name), noexec)
+            except OSError as e:
+                say("warning: cannot copy %s: %s" % (path, e.strerror or e))
+
+    def _copy_tree(self, src: str, dst: str, noexec: bool) -> None:
+        os.makedirs(dst, exist_ok=True)
+        for name in os.listdir(src):
+            if name in _SKIP_COPY:
+                continue
+            s, d = os.path.join(src, name), os.path.join(dst, name)
+            if os.path.isdir(s) and not os.path.islink(s):
+                self._copy_tree(s, d, noexec)
+            elif noexec and name in _EXEC_NAMES:
+                os.symlink(s, d)
+            else:
+                shutil.copy2(s, d, follow_symlinks=True)
+                if name in _EXEC_NAMES:
+                    # s6-overlay v2 made these executable; do it on the copy, never on /etc.
+                    st = os.stat(d)
+                    os.chmod(d, stat.S_IMODE(st.st_mode) | 0o111)
+
+    # stage 2 ---------------------------------------------------------------
+    def stage2(self) -> None:
+        scripts = _scripts(os.path.join(self.etc, "cont-init.d"))
+        self._run_scripts(scripts, "cont-init", 0, self._stage2_services, fail_policy=True)
+
+    def _stage2_services(self) -> None:
+        if self.stopping:
+            return
+        self.scanner.start()
+        if not self.cmd:
+            return
+        if self.cfg["CMD_WAIT_FOR_SERVICES"]:
+            self._wait_services(self._start_cmd)
+        else:
+            self._start_cmd()
+
+    def _run_scripts(self, scripts: List[str], what: str, maxtime_ms: int,
+                     then: Callable[[], None], fail_policy: bool = False) -> None:
+        """Run scripts one at a time, in order; `then` when all are done."""
+        if not scripts:
+            then()
+            return
+        path = scripts[0]
+        rest = scripts[1:]
+        try:
+            pid = os.posix_spawn(path, [path], os.environ, setsigmask=(), setsigdef=_SIGDEF)
+        except OSError as e:
+            say("%s: unable to run %s: %s" % (what, path, e.strerror))
+            self._script_done(path, 126 if e.errno == 13 else 127, what, rest, then, fail_policy, None)
+            return
+        started = time.monotonic()
+        timer = None
+        if maxtime_ms:
+            def too_long() -> None:
+                say("%s: %s still running after %d ms: killing it" % (what, path, maxtime_ms))
+                _kill(pid, signal.SIGKILL)
+            timer = self.loop.call_later(maxtime_ms / 1000.0, too_long)
+        self.hurry_target = pid if what == "cont-finish" else 0
+
+        def exited(p: int, st: int) -> None:
+            code = exit_code(st)
+            say("%s: %s exited %d (%.0f ms)" % (what, os.path.basename(path), code,
+                                                (time.monotonic() - started) * 1000))
+            self._script_done(path, code, what, rest, then, fail_policy, timer)
+        self.reaper.watch(pid, self._guard(exited))
+
+    def _script_done(self, path: str, code: int, what: str, rest: List[str],
+                     then: Callable[[], None], fail_policy: bool, timer: Optional[Timer]) -> None:
+        if timer is not None:
+            timer.cancel()
+        if code and fail_policy:
+            policy = self.cfg["BEHAVIOUR_IF_STAGE2_FAILS"]
+            if policy >= 1:
+                self.stage2_code = self.stage2_code or code
+            if policy >= 2:
+                say("%s: %s failed with %d: stopping the container (BEHAVIOUR_IF_STAGE2_FAILS=%d)" % (
+                    what, path, code, policy))
+                self.shutdown("cont-init failure")
+                return
+        if fail_policy and self.stopping:
+            return
+        self._run_scripts(rest, what, 0 if fail_policy else self.cfg["KILL_FINISH_MAXTIME"], then, fail_policy)
+
+    def _wait_services(self, then: Callable[[], None]) -> None:
+        """Call `then` once every service without `down` is up (ready if it can say so)."""
+        names = [n for n in sorted(os.listdir(self.scandir))
+                 if not n.startswith(".") and os.path.isdir(os.path.join(self.scandir, n))
+                 and not os.path.lexists(os.path.join(self.scandir, n, "down"))]
+        subs = []
+        for n in names:
+            try:
+                subs.append(fifodir.subscribe(os.path.join(self.scandir, n, "event")))
+            except OSError as e:
+                say("warning: cannot watch %s: %s" % (n, e.strerror))
+        state = {"done": False}
+        timer = None
+
+        def finish(ok: bool) -> None:
+            if state["done"]:
+                return
+            state["done"] = True
+            for rfd, path in subs:
+                self.loop.remove_reader(rfd)
+                fifodir.unsubscribe(rfd, path)
+            if timer is not None:
+                timer.cancel()
+            if not ok:
+                pending = [n for n in names if not self._service_ok(n)]
+                say("services not up after %d ms: %s" % (self.cfg["CMD_WAIT_FOR_SERVICES_MAXTIME"], " ".join(pending)))
+                policy = self.cfg["BEHAVIOUR_IF_STAGE2_FAILS"]
+                if policy >= 1:
+                    self.stage2_code = self.stage2_code or 1
+                if policy >= 2:
+                    self.shutdown("services not up")
+                    return
+            if not self.stopping:
+                then()
+
+        def check() -> None:
+            for rfd, _ in subs:
+                try:
+                    os.read(rfd, 4096)
+                except OSError:
+                    pass
+            if all(self._service_ok(n) for n in names):
+                finish(True)
+        for rfd, _ in subs:
+            self.loop.add_reader(rfd, self._guard(check))
+        maxtime = self.cfg["CMD_WAIT_FOR_SERVICES_MAXTIME"]
+        if maxtime:
+            timer = self.loop.call_later(maxtime / 1000.0, lambda: finish(False))
+        check()
+
+    def _service_ok(self, name: str) -> bool:
+        sd = os.path.join(self.scandir, name)
+        try:
+            with open(os.path.join(sd, "supervise", "status"), "rb") as f:
+                st = unpack_status(f.read())
+        except (OSError, ValueError):
+            return False
+        if not st.up:
+            return False
+        if os.path.exists(os.path.join(sd, "notification-fd")) or os.path.exists(os.path.join(sd, "check")):
+            return st.ready
+        return True
+
+    def _start_cmd(self) -> None:
+        arg0 = settings.get_str("CMD_ARG0")
+        argv = (arg0.split() if arg0 else []) + self.cmd
+        try:
+            pid = os.posix_spawnp(argv[0], argv, os.environ, setpgroup=0, setsigmask=(),
+                                  setsigdef=_SIGDEF)
+        except OSError as e:
+            say("fatal: unable to run %s: %s" % (argv[0], e.strerror))
+            self.cmd_code = 126 if e.errno == 13 else 127
+            self.shutdown("CMD failed to start")
+            return
+        self.cmd_pid = pid
+        if os.isatty(0):
+            try:
+                os.tcsetpgrp(0, pid)   # ^C in `docker run -it` reaches the CMD
+            except OSError:
+                pass
+
+        def cmd_exited(p: int, st: int) -> None:
+            self.cmd_pid = 0
+            self.cmd_code = exit_code(st)
+            say("CMD %s exited %d" % (argv[0], self.cmd_code))
+            if self.done_cb is not None and self.stopping:
+                cb, self.done_cb = self.done_cb, None
+                cb()
+            else:
+                self.shutdown("CMD exited")
+        self.reaper.watch(pid, self._guard(cmd_exited))
+
+    # stage 3 -----------------------------------------------------------------
+    def shutdown(self, why: str) -> None:
+        if self.stopping:
+            if not self.hurry:
+                self.hurry = True
+                say("second stop request: skipping the remaining grace times")
+                self._hurry_now()
+            return
+        self.stopping = True
+        say("stopping: %s" % why)
+        self._guarded_step(self._stop_cmd)
+
+    def _hurry_now(self) -> None:
+        if self.grace_timer is not None:
+            self.grace_timer.cancel()
+            cb = self.grace_timer.callback
+            self.grace_timer = None
+            self._guarded_step(cb)
+        target = getattr(self, "hurry_target", 0)
+        if target:
+            _kill(target, signal.SIGKILL)
+
+    def _grace(self, ms: int, cb: Callable[[], None]) -> None:
+        if self.grace_timer is not None:
+            self.grace_timer.cancel()
+        self.grace_timer = self.loop.call_later(0 if self.hurry else ms / 1000.0, self._guard(cb))
+
+    def _stop_cmd(self) -> None:
+        if not self.cmd_pid:
+            self._stop_services()
+            return
+        _killpg(self.cmd_pid, signal.SIGTERM)
+        _killpg(self.cmd_pid, signal.SIGCONT)
+
+        def after() -> None:
+            self.done_cb = None
+            if self.grace_timer is not None:
+                self.grace_timer.cancel()
+                self.grace_timer = None
+            self._stop_services()
+
+        def too_long() -> None:
+            self.grace_timer = None
+            if self.cmd_pid:
+                say("CMD still running after %d ms: SIGKILL" % self.cfg["SERVICES_GRACETIME"])
+                _killpg(self.cmd_pid, signal.SIGKILL)
+            after()
+        self.done_cb = after
+        self._grace(self.cfg["SERVICES_GRACETIME"], too_long)
+
+    def _stop_services(self) -> None:
+        sc = self.scanner
+        if sc is None:
+            self._cont_finish()
+            return
+
+        def all_down() -> None:
+            if self.grace_timer is not None:
+                self.grace_timer.cancel()
+                self.grace_timer = None
+            self._cont_finish()
+
+        def too_long() -> None:
+            self.grace_timer = None
+            left = self._kill_services(signal.SIGKILL)
+            if left:
+                say("services still running after %d ms, killed: %s" % (self.cfg["SERVICES_GRACETIME"], " ".join(left)))
+        sc.on_terminated = self._guard(all_down)
+        self._grace(self.cfg["SERVICES_GRACETIME"], too_long)
+        sc.terminate(MODE_TERMINATE)
+
+    def _kill_services(self, sig: int) -> List[str]:
+        """Signal the run (or finish) of every service dir; names of those signalled."""
+        names = []
+        for name in os.listdir(self.scandir):
+            for sd in (os.path.join(self.scandir, name), os.path.join(self.scandir, name, "log")):
+                try:
+                    with open(os.path.join(sd, "supervise", "status"), "rb") as f:
+                        pid = unpack_status(f.read()).pid
+                except (OSError, ValueError):
+                    continue
+                if pid and _alive(pid):
+                    _killpg(pid, sig)
+                    _kill(pid, sig)
+                    names.append(os.path.relpath(sd, self.scandir))
+        return names
+
+    def _cont_finish(self) -> None:
+        scripts = _scripts(os.path.join(self.etc, "cont-finish.d"))
+        self._run_scripts(scripts, "cont-finish", self.cfg["KILL_FINISH_MAXTIME"], self._kill_rest)
+
+    def _kill_rest(self) -> None:
+        self.hurry_target = 0
+        if not self.reaper.children_left():
+            self._exit()
+            return
+        self._signal_everyone(signal.SIGTERM)
+        self._signal_everyone(signal.SIGCONT)
+        self.final_wait = True
+
+        def kill_all() -> None:
+            self._signal_everyone(signal.SIGKILL)
+            self._grace(KILL_WAIT * 1000, self._exit)
+        self._grace(self.cfg["KILL_GRACETIME"], kill_all)
+
+    def _on_reaped(self) -> None:
+        if getattr(self, "final_wait", False) and not self.reaper.children_left():
+            self.final_wait = False
+            if self.grace_timer is not None:
+                self.grace_timer.cancel()
+                self.grace_timer = None
+            self._exit()
+
+    def _signal_everyone(self, sig: int) -> None:
+        if os.getpid() == 1:
+            try:
+                os.kill(-1, sig)
+            except OSError:
+                pass
+            return
+        for pid in _descendants(os.getpid()):
+            _kill(pid, sig)
+
+    def _exit(self) -> None:
+        code = self.exit_code()
+        say("exiting with code %d" % code)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        self.final_code = code
+        self.loop.stop()
+
+    def exit_code(self) -> int:
+        """CMD or primary service first, then pysix-halt / s6-overlay files, then stage 2."""
+        if self.cmd_code is not None:
+            return self.cmd_code
+        candidates = [os.path.join(self.scandir, ".s6-svscan", "primary-exitcode"),
+                      os.path.join(self.rundir, "exitcode")]
+        candidates += [os.path.join(self.root, p) for p in _OVERLAY_CODE_FILES]
+        for fn in candidates:
+            try:
+                with open(fn) as f:
+                    text = f.read().strip()
+            except OSError:
+                continue
+            if text.isdigit():
+                return int(text) & 0xFF
+            if text:
+                say("warning: %s: not an exit code: %r" % (fn, text[:20]))
+        return self.stage2_code
+
+    # signals and control ---------------------------------------------------------
+    def _on_signal(self, sig: int) -> None:
+        if self.cfg["CMD_RECEIVE_SIGNALS"] and self.cmd_pid and sig in _FORWARD and not self.stopping:
+            _kill(self.cmd_pid, sig)
+            return
+        if sig == signal.SIGHUP:
+            if self.scanner is not None and not self.stopping:
+                self.scanner.letter("h")
+            return
+        if sig in (signal.SIGWINCH, signal.SIGPWR):
+            return
+        self.shutdown("received %s" % signal.Signals(sig).name)
+
+    def _on_scan_letter(self, c: str) -> bool:
+        """`pysix-svscanctl -t/-i/-q/-b` on the live scan dir stop the container."""
+        if c in "tiqb":
+            self.shutdown("pysix-svscanctl -%s" % c)
+            return True
+        return False
+
+    # robustness ---------------------------------------------------------------
+    def _guard(self, fn: Callable) -> Callable:
+        def wrapped(*a):
+            try:
+                fn(*a)
+            except Exception as e:
+                self._bug(e)
+        return wrapped
+
+    def _guarded_step(self, fn: Callable[[], None]) -> None:
+        self._guard(fn)()
+
+    def _bug(self, e: BaseException) -> None:
+        import traceback
+        say("internal error (please report): %s" % "".join(
+            traceback.format_exception_only(type(e), e)).strip())
+        if not self.stopping:
+            self.shutdown("internal error")
+        elif not self.loop.running:
+            return
+        else:
+            # Whatever step failed, make sure the end still comes.
+            self._grace(0, self._kill_rest)
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+                    signal.SIGUSR2, signal.SIGWINCH, signal.SIGPWR):
+            self.loop.add_signal(sig, self._guard(self._on_signal))
+        for sig in (signal.SIGTTOU, signal.SIGTTIN, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            self.stage1()
+        except Exception as e:
+            say("fatal: stage 1 failed: %s" % e)
+            self.stopping = True
+            self.scanner = None
+            self.loop.call_later(0, self._guard(self._kill_rest))
+        else:
+            self.loop.call_later(0, self._guard(self.stage2))
+        while self.final_code is None:
+            try:
+                self.loop.run()
+            except Exception as e:
+                self._bug(e)
+        return self.final_code
+
+
+def _scripts(d: str) -> List[str]:
+    try:
+        names = sorted(os.listdir(d))
+    except OSError:
+        return []
+    return [os.path.join(d, n) for n in names
+            if not n.startswith(".") and os.path.isfile(os.path.join(d, n))]
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def _killpg(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except OSError:
+        _kill(pid, sig)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+
+
+def _descendants(root: int) -> List[int]:
+    parent = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                parent[int(name)] = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    out = []
+    for pid in parent:
+        p = pid
+        while p > 1:
+            p = parent.get(p, 0)
+            if p == root:
+                out.append(pid)
+                break
+    return out

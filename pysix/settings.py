@@ -1,0 +1,56 @@
+"""The PYSIX_* settings of pysix-init, each also accepted under its s6-overlay S6_* name.
+
+One table, so the README, the code and the tests agree on names and defaults.
+`PYSIX_X` wins over `S6_X` when both are set.
+"""
+import os
+from typing import Dict, Mapping, NamedTuple, Optional, Tuple
+
+
+class Setting(NamedTuple):
+    name: str          # without prefix
+    default: int
+    doc: str
+
+
+SETTINGS: Tuple[Setting, ...] = (
+    Setting("KEEP_ENV", 0, "1: do not save the environment to container_environment (with-contenv passes through)"),
+    Setting("BEHAVIOUR_IF_STAGE2_FAILS", 0, "a failing cont-init script: 0 go on, 1 go on but exit non-zero at the end, 2 stop the container"),
+    Setting("CMD_WAIT_FOR_SERVICES", 0, "1: start the CMD only once every service is up (ready where it notifies or has a check)"),
+    Setting("CMD_WAIT_FOR_SERVICES_MAXTIME", 0, "ms bound on that wait; 0 = no bound"),
+    Setting("SERVICES_GRACETIME", 3000, "ms a service gets after its down-signal at stop before SIGKILL"),
+    Setting("KILL_FINISH_MAXTIME", 5000, "ms each cont-finish.d script may run before SIGKILL; 0 = no bound"),
+    Setting("KILL_GRACETIME", 3000, "ms between TERM and KILL to the processes left at the end (ends early when none is left)"),
+    Setting("CMD_RECEIVE_SIGNALS", 0, "1: TERM/INT/HUP/USR1/USR2 to PID 1 go to the CMD instead of stopping the container"),
+    Setting("READ_ONLY_ROOT", 0, "accepted for s6-overlay images; pysix never writes /etc, so nothing changes"),
+    Setting("LOGGING", 0, "accepted for s6-overlay images; output always goes to the container's stdout/stderr"),
+    Setting("PREFIX", 0, "1: prefix each output line of a service without log/ with its name"),
+    Setting("TRACE", 0, "1: write a JSON-lines boot and shutdown trace (see PYSIX_TRACE_FILE)"),
+)
+_DEFAULTS: Dict[str, int] = {s.name: s.default for s in SETTINGS}
+
+
+def raw(name: str, env: Mapping[str, str] = os.environ) -> Optional[str]:
+    """The value of PYSIX_NAME, else S6_NAME, else None."""
+    for prefix in ("PYSIX_", "S6_"):
+        v = env.get(prefix + name)
+        if v is not None:
+            return v
+    return None
+
+
+def get_int(name: str, env: Mapping[str, str] = os.environ) -> Tuple[int, Optional[str]]:
+    """(value, warning or None); a non-numeric value falls back to the default, named."""
+    default = _DEFAULTS[name]
+    v = raw(name, env)
+    if v is None or v.strip() == "":
+        return default, None
+    v = v.strip()
+    if v.isdigit():
+        return int(v), None
+    which = "PYSIX_" + name if env.get("PYSIX_" + name) is not None else "S6_" + name
+    return default, "%s=%r is not a non-negative integer; using %d" % (which, v, default)
+
+
+def get_str(name: str, env: Mapping[str, str] = os.environ) -> Optional[str]:
+    return raw(name, env)
