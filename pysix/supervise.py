@@ -347,6 +347,8 @@ class Supervisor:
         self._close_notification()
         self._cancel("kill_timer")
         self._record_death()
+        if self.want_up and not self.last and os.path.lexists("primary"):
+            self._primary_died()
         code, sig = split_wait(self.wstat)
         if os.path.lexists("finish"):
             try:
@@ -369,6 +371,25 @@ class Supervisor:
         self.write_status()
         self.event(b"dD")
         self._after_down()
+
+    def _primary_died(self) -> None:
+        """A `primary` service died unasked: the container stops with its code.
+
+        The code goes to the scanner's `.s6-svscan/primary-exitcode`, then the
+        scanner (pysix-init's, or pysix-svscan's) is told to terminate.
+        """
+        code = 128 + (self.wstat & 0x7F) if self.wstat & 0x7F else (self.wstat >> 8) & 0xFF
+        self.want_up = False
+        self.warn("primary service died (exit code %d): stopping everything" % code)
+        ctl = os.path.join("..", ".s6-svscan")
+        try:
+            with open(ctl + "/primary-exitcode.new", "w") as f:
+                f.write("%d\n" % code)
+            os.rename(ctl + "/primary-exitcode.new", ctl + "/primary-exitcode")
+            from .control import write_control
+            write_control(ctl + "/control", b"t")
+        except Exception as e:
+            self.warn("cannot tell the scanner to stop (%s): not under a scanner?" % (e,))
 
     def _finish_timeout(self) -> None:
         if self.fpid:
