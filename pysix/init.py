@@ -84,7 +84,8 @@ class Init:
             env = {k: v for k, v in os.environb.items() if not k.startswith(b"PYSIX_RUNDIR") and k != b"PYSIX_SCANDIR"}
             for w in contenv.dump(env, os.path.join(self.rundir, "container_environment")):
                 say("warning: " + w)
-        for f in ("exitcode",):
+        # Exit codes left by a previous boot (docker restart keeps /run) must not leak in.
+        for f in ("exitcode", "services/.s6-svscan/primary-exitcode"):
             try:
                 os.unlink(os.path.join(self.rundir, f))
             except FileNotFoundError:
