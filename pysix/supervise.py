@@ -26,6 +26,7 @@ from typing import Callable, Optional
 from . import fifodir
 from .control import SIGNAL_LETTERS
 from .loop import Loop, Timer
+from .servicepolicy import ServicePolicy
 from .servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DEATH_TALLY,
                          read_down_signal, read_uint)
 from .status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, Status,
@@ -50,7 +51,7 @@ class Fatal(Exception):
         self.code = code
 
 
-class Supervisor:
+class Supervisor(ServicePolicy):
     def __init__(self, name: str, loop: Loop, prog: str = "pysix-supervise") -> None:
         self.name = name
         self.loop = loop
@@ -73,6 +74,7 @@ class Supervisor:
         self.orphan_fd = -1
         self.on_exit: Callable[[], None] = self._exit
         self.down_signal = signal.SIGTERM
+        self.policy_init()
 
     # messages ------------------------------------------------------------
     def warn(self, msg: str) -> None:
@@ -219,6 +221,7 @@ class Supervisor:
             os.rename("supervise/status.new", "supervise/status")
         except OSError as e:
             self.warn("unable to write supervise/status: %s" % e.strerror)
+        self.publish_state()
 
     def event(self, letters: bytes) -> None:
         fifodir.notify("event", letters)
@@ -229,7 +232,7 @@ class Supervisor:
         self._cancel("start_timer")
         if self.pid or self.fpid or self.orphan_fd >= 0:
             return
-        if self._dir_gone():
+        if self._dir_gone() or not self.deps_ok():
             return
         notif, why = read_uint(".", "notification-fd", None)
         if why:
@@ -270,6 +273,7 @@ class Supervisor:
         if rfd >= 0:
             self.notif_fd = rfd
             self.loop.add_reader(rfd, self._on_notification)
+        self.after_spawn(rfd >= 0)
         self.write_status()
         self.event(b"u")
 
@@ -279,7 +283,7 @@ class Supervisor:
             self.start()
 
     def schedule_restart(self) -> None:
-        if not self.want_up or self.pid or self.fpid:
+        if not self.want_up or self.pid or self.fpid or not self.wants_restart():
             return
         delay = self.last_spawn + RESTART_MIN_INTERVAL - time.monotonic()
         if delay <= 0:
@@ -312,11 +316,18 @@ class Supervisor:
         if data and b"\n" not in data:
             return  # keep listening; never block on a partial line
         if data:
-            self.ready = True
-            self.readystamp = time.time_ns()
-            self.write_status()
-            self.event(b"U")
+            self.mark_ready()
         self._close_notification()
+
+    def mark_ready(self) -> None:
+        """Readiness, from a notification-fd newline or a successful ./check."""
+        self.ready = True
+        self.readystamp = time.time_ns()
+        if self.ready_timer is not None:
+            self.ready_timer.cancel()
+            self.ready_timer = None
+        self.write_status()
+        self.event(b"U")
 
     def _close_notification(self) -> None:
         if self.notif_fd >= 0:
@@ -337,6 +348,8 @@ class Supervisor:
                 self.on_run_death(st)
             elif pid == self.fpid:
                 self.on_finish_end(st)
+            elif pid == self.cpid:
+                self.on_check_end(st)
 
     def on_run_death(self, st: int) -> None:
         self.pid = 0
@@ -347,7 +360,9 @@ class Supervisor:
         self._close_notification()
         self._cancel("kill_timer")
         self._record_death()
-        if self.want_up and not self.last and os.path.lexists("primary"):
+        self.policy_run_died()
+        if (self.want_up and not self.last and os.path.lexists("primary")
+                and self.wants_restart() and not os.path.lexists("restart-limit")):
             self._primary_died()
         code, sig = split_wait(self.wstat)
         if os.path.lexists("finish"):
@@ -369,7 +384,7 @@ class Supervisor:
         self.ready = True
         self.readystamp = time.time_ns()
         self.write_status()
-        self.event(b"dD")
+        self.event(b"d" + self.down_event(False))
         self._after_down()
 
     def _primary_died(self) -> None:
@@ -407,7 +422,7 @@ class Supervisor:
         if permanent:
             self.want_up = False
         self.write_status()
-        self.event(b"OD" if permanent else b"D")
+        self.event(self.down_event(permanent))
         self._after_down()
 
     def _after_down(self) -> None:
@@ -487,6 +502,7 @@ class Supervisor:
         elif c in "uU":
             if c == "U":
                 self._unlink_down()
+            self.clear_failure()
             self.want_up = True
             self.write_status()
             if not self.pid and not self.fpid:
@@ -502,6 +518,8 @@ class Supervisor:
         """`d`: want down; signal a running service and arm timeout-kill."""
         self.want_up = False
         self._cancel("start_timer")
+        self.waiting_for = ""
+        self._unsubscribe_deps()
         if self.pid:
             _kill(self.pid, self._down_signal())
             _kill(self.pid, signal.SIGCONT)

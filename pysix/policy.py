@@ -1,0 +1,76 @@
+"""pysix's service policies beyond s6, as pure functions and small records.
+
+Files in a service dir (all optional): `dependencies`, `check`,
+`timeout-ready`, `type` (`oneshot`), `restart-limit` (`N SECONDS`),
+`on-failure` (a service name). The supervisor also publishes a state line
+in `supervise/pysix-state` that pysix-svstat shows next to s6's status.
+"""
+from typing import List, NamedTuple, Optional, Tuple
+
+STATE_FILE = "supervise/pysix-state"
+STATES = ("down", "starting", "up", "ready", "finishing", "failed", "waiting", "done")
+
+CHECK_FIRST = 0.010     # first readiness check 10 ms after start
+CHECK_MAX = 1.0         # then doubling up to 1 s between checks
+
+
+def next_check_delay(prev: Optional[float]) -> float:
+    return CHECK_FIRST if prev is None else min(CHECK_MAX, prev * 2)
+
+
+def parse_restart_limit(data: bytes) -> Optional[Tuple[int, float]]:
+    """`N SECONDS` (SECONDS may have decimals) -> (N, SECONDS); None if invalid."""
+    parts = data.split(b"\n", 1)[0].split()
+    if len(parts) != 2 or not parts[0].isdigit():
+        return None
+    try:
+        secs = float(parts[1])
+    except ValueError:
+        return None
+    if secs <= 0:
+        return None
+    return int(parts[0]), secs
+
+
+def parse_type(data: bytes) -> Optional[str]:
+    t = data.split(b"\n", 1)[0].strip().decode("ascii", "replace")
+    return t if t in ("oneshot", "longrun") else None
+
+
+class DeathWindow:
+    """Unrequested deaths in a sliding window of `seconds` (monotonic times)."""
+
+    def __init__(self) -> None:
+        self.times: List[float] = []
+
+    def record(self, now: float, seconds: float) -> int:
+        self.times = [t for t in self.times if t > now - seconds]
+        self.times.append(now)
+        return len(self.times)
+
+    def count(self, now: float, seconds: Optional[float]) -> int:
+        if seconds is None:
+            return len(self.times)
+        return sum(1 for t in self.times if t > now - seconds)
+
+    def clear(self) -> None:
+        self.times = []
+
+
+class PolicyState(NamedTuple):
+    state: str
+    reason: str
+    deaths: int
+
+
+def format_state(st: PolicyState) -> bytes:
+    """Three lines: state, reason (may be empty), deaths in the current window."""
+    reason = st.reason.replace("\n", " ")
+    return ("%s\n%s\n%d\n" % (st.state, reason, st.deaths)).encode("utf-8", "replace")
+
+
+def parse_state(data: bytes) -> Optional[PolicyState]:
+    lines = data.decode("utf-8", "replace").split("\n")
+    if len(lines) < 3 or lines[0] not in STATES or not lines[2].isdigit():
+        return None
+    return PolicyState(lines[0], lines[1], int(lines[2]))
