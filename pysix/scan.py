@@ -104,8 +104,10 @@ class Scanner:
 
     def start(self) -> None:
         """Scan now; watch the scan dir with inotify once every supervisor is forked."""
-        # Objects that exist now are shared with every forked supervisor:
-        # keep the collector from ever touching (and so copying) them.
+        # Everything a supervisor runs is imported here, once, so forked
+        # supervisors share it; objects that exist now are shared with every
+        # forked supervisor: keep the collector from touching (copying) them.
+        from . import supervise  # noqa: F401
         gc.collect()
         gc.freeze()
         self.scan()
