@@ -22,7 +22,7 @@ from typing import Callable, List, Optional
 from . import contenv, fifodir, settings
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
-from .scan import MODE_QUIT, MODE_TERMINATE, Scanner, set_subreaper
+from .scan import MODE_TERMINATE, Scanner, set_subreaper
 from .status import unpack_status
 
 PROG = "pysix-init"
@@ -316,6 +316,8 @@ class Init:
         self._guarded_step(self._stop_cmd)
 
     def _hurry_now(self) -> None:
+        if self.scanner is not None:
+            self.scanner.hurry()
         if self.grace_timer is not None:
             self.grace_timer.cancel()
             cb = self.grace_timer.callback
@@ -359,36 +361,11 @@ class Init:
             self._cont_finish()
             return
 
-        def all_down() -> None:
-            if self.grace_timer is not None:
-                self.grace_timer.cancel()
-                self.grace_timer = None
-            self._cont_finish()
-
-        def too_long() -> None:
-            self.grace_timer = None
-            left = self._kill_services(signal.SIGKILL)
-            if left:
-                say("services still running after %d ms, killed: %s" % (self.cfg["SERVICES_GRACETIME"], " ".join(left)))
-        sc.on_terminated = self._guard(all_down)
-        self._grace(self.cfg["SERVICES_GRACETIME"], too_long)
+        # Dependents stop before what they depend on; each service gets its
+        # own grace time after its down-signal (the scanner SIGKILLs it after).
+        sc.stop_grace = 0.0 if self.hurry else self.cfg["SERVICES_GRACETIME"] / 1000.0
+        sc.on_terminated = self._guard(self._cont_finish)
         sc.terminate(MODE_TERMINATE)
-
-    def _kill_services(self, sig: int) -> List[str]:
-        """Signal the run (or finish) of every service dir; names of those signalled."""
-        names = []
-        for name in os.listdir(self.scandir):
-            for sd in (os.path.join(self.scandir, name), os.path.join(self.scandir, name, "log")):
-                try:
-                    with open(os.path.join(sd, "supervise", "status"), "rb") as f:
-                        pid = unpack_status(f.read()).pid
-                except (OSError, ValueError):
-                    continue
-                if pid and _alive(pid):
-                    _killpg(pid, sig)
-                    _kill(pid, sig)
-                    names.append(os.path.relpath(sd, self.scandir))
-        return names
 
     def _cont_finish(self) -> None:
         scripts = _scripts(os.path.join(self.etc, "cont-finish.d"))

@@ -72,6 +72,11 @@ class Scanner:
         self.inotify = None
         self.ctl_r = self.ctl_w = self.lock_fd = -1
         self.spawn_hook: Callable[[str], None] = lambda name: None
+        # Seconds a service gets after its supervisor is told to stop, before
+        # its run is SIGKILLed (None: wait for ever, as s6-svscan does).
+        self.stop_grace: Optional[float] = None
+        self.stopper = None
+        self.stop_mode = MODE_TERMINATE
 
     # messages ------------------------------------------------------------
     def warn(self, msg: str) -> None:
@@ -303,6 +308,7 @@ class Scanner:
         else:
             svc.pid = 0
         if self.terminating:
+            self._advance_stop()
             self._check_terminated()
             return
         if svc.active:
@@ -375,12 +381,33 @@ class Scanner:
                 if t is not None:
                     t.cancel()
             svc.timer = svc.log_timer = None
-        self.kill(mode)
+        from .stoporder import OrderedStop
+        self.stop_mode = mode
+        self.stopper = OrderedStop(self.loop, self.scandir, self.stop_grace, self._signal_service)
+        self._advance_stop()
         # Our copies of the log pipes must go, or loggers never see EOF.
         for svc in self.services.values():
             if svc.logged:
                 self._close_pipe(svc)
         self._check_terminated()
+
+    def _signal_service(self, name: str) -> None:
+        _, main_sig, log_sig = self.stop_mode
+        for svc in self.services.values():
+            if svc.name == name:
+                if svc.pid:
+                    _kill(svc.pid, main_sig)
+                if svc.log_pid:
+                    _kill(svc.log_pid, log_sig)
+
+    def _advance_stop(self) -> None:
+        if self.stopper is not None:
+            self.stopper.advance({s.name for s in self.services.values() if s.pid or s.log_pid})
+
+    def hurry(self) -> None:
+        """A second stop request: no more grace for anything still running."""
+        if self.stopper is not None:
+            self.stopper.hurry()
 
     def supervisor_pids(self) -> List[int]:
         return [p for s in self.services.values() for p in (s.pid, s.log_pid) if p]
