@@ -24,6 +24,7 @@ from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
 from .scan import MODE_TERMINATE, Scanner, set_subreaper
 from .status import unpack_status
+from .trace import enable as enable_trace, trace
 
 PROG = "pysix-init"
 KILL_WAIT = 5.0   # seconds to wait for processes after the final SIGKILL
@@ -78,6 +79,14 @@ class Init:
             say("warning: cannot become a child subreaper: orphans of services will not be reaped here")
         self.rundir = self._make_rundir()
         self.scandir = os.path.join(self.rundir, "services")
+        if self.cfg["TRACE"]:
+            path = os.environ.get("PYSIX_TRACE_FILE") or os.path.join(self.rundir, "trace.jsonl")
+            try:
+                open(path, "w").close()
+            except OSError as e:
+                say("warning: cannot write the trace to %s: %s" % (path, e.strerror))
+            enable_trace(path)
+            trace("stage", stage=1, phase="begin", root=self.root, rundir=self.rundir)
         os.environ["PYSIX_RUNDIR"] = self.rundir
         os.environ["PYSIX_SCANDIR"] = self.scandir
         if not self.cfg["KEEP_ENV"]:
@@ -94,7 +103,9 @@ class Init:
         self.scanner = Scanner(self.loop, self.reaper, self.scandir, prefix=bool(self.cfg["PREFIX"]),
                                prog=PROG)
         self.scanner.on_letter = self._on_scan_letter
+        self.scanner.spawn_hook = lambda name: trace("service", name=name, event="supervisor")
         self.scanner.open_control()
+        trace("stage", stage=1, phase="end")
 
     def _make_rundir(self) -> str:
         want = os.environ.get("PYSIX_RUNDIR") or os.path.join(self.root, "run", "pysix")
@@ -150,6 +161,7 @@ class Init:
 
     # stage 2 ---------------------------------------------------------------
     def stage2(self) -> None:
+        trace("stage", stage=2, phase="begin")
         scripts = _scripts(os.path.join(self.etc, "cont-init.d"))
         self._run_scripts(scripts, "cont-init", 0, self._stage2_services, fail_policy=True)
 
@@ -158,6 +170,7 @@ class Init:
             return
         self.scanner.start()
         if not self.cmd:
+            trace("stage", stage=2, phase="end")
             return
         if self.cfg["CMD_WAIT_FOR_SERVICES"]:
             self._wait_services(self._start_cmd)
@@ -189,8 +202,9 @@ class Init:
 
         def exited(p: int, st: int) -> None:
             code = exit_code(st)
-            say("%s: %s exited %d (%.0f ms)" % (what, os.path.basename(path), code,
-                                                (time.monotonic() - started) * 1000))
+            ms = (time.monotonic() - started) * 1000
+            say("%s: %s exited %d (%.0f ms)" % (what, os.path.basename(path), code, ms))
+            trace("script", stage=what, path=path, code=code, ms=round(ms, 3))
             self._script_done(path, code, what, rest, then, fail_policy, timer)
         self.reaper.watch(pid, self._guard(exited))
 
@@ -286,6 +300,8 @@ class Init:
             self.shutdown("CMD failed to start")
             return
         self.cmd_pid = pid
+        trace("cmd", event="spawn", argv0=argv[0], cmd_pid=pid)
+        trace("stage", stage=2, phase="end")
         if os.isatty(0):
             try:
                 os.tcsetpgrp(0, pid)   # ^C in `docker run -it` reaches the CMD
@@ -296,6 +312,7 @@ class Init:
             self.cmd_pid = 0
             self.cmd_code = exit_code(st)
             say("CMD %s exited %d" % (argv[0], self.cmd_code))
+            trace("cmd", event="exit", argv0=argv[0], code=self.cmd_code)
             if self.done_cb is not None and self.stopping:
                 cb, self.done_cb = self.done_cb, None
                 cb()
@@ -313,6 +330,8 @@ class Init:
             return
         self.stopping = True
         say("stopping: %s" % why)
+        trace("stage", stage=3, phase="begin", why=why)
+        trace("phase", phase="stop-cmd", why=why)
         self._guarded_step(self._stop_cmd)
 
     def _hurry_now(self) -> None:
@@ -357,6 +376,7 @@ class Init:
 
     def _stop_services(self) -> None:
         sc = self.scanner
+        trace("phase", phase="stop-services")
         if sc is None:
             self._cont_finish()
             return
@@ -368,10 +388,12 @@ class Init:
         sc.terminate(MODE_TERMINATE)
 
     def _cont_finish(self) -> None:
+        trace("phase", phase="cont-finish")
         scripts = _scripts(os.path.join(self.etc, "cont-finish.d"))
         self._run_scripts(scripts, "cont-finish", self.cfg["KILL_FINISH_MAXTIME"], self._kill_rest)
 
     def _kill_rest(self) -> None:
+        trace("phase", phase="kill-rest")
         self.hurry_target = 0
         if not self.reaper.children_left():
             self._exit()
@@ -404,8 +426,12 @@ class Init:
             _kill(pid, sig)
 
     def _exit(self) -> None:
+        if self.final_code is not None:
+            return
         code = self.exit_code()
         say("exiting with code %d" % code)
+        trace("stage", stage=3, phase="end")
+        trace("exit", code=code)
         try:
             sys.stdout.flush()
             sys.stderr.flush()

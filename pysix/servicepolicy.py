@@ -294,7 +294,19 @@ class ServicePolicy:
         self.write_status()
 
     def _stop_container(self, code: int, why: str) -> None:
-        self.warn("primary service failed (%s): stopping everything with code %d" % (why, code))
+        """Write the tree's exit code to `../.s6-svscan/primary-exitcode` and
+        tell the scanner (pysix-init's, or pysix-svscan's) to terminate.
+
+        A number in the `primary` file replaces the service's own code (so a
+        service whose failure is not an error can stop the tree with 0).
+        """
+        try:
+            fixed = read_small(".", "primary", 16)
+        except OSError:
+            fixed = None
+        if fixed and fixed.strip().isdigit():
+            code = int(fixed.strip()) & 0xFF
+        self.warn("%s (exit code %d): stopping everything" % (why, code))
         ctl = os.path.join("..", ".s6-svscan")
         try:
             with open(ctl + "/primary-exitcode.new", "w") as f:

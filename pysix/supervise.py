@@ -27,6 +27,7 @@ from . import fifodir
 from .control import SIGNAL_LETTERS
 from .loop import Loop, Timer
 from .servicepolicy import ServicePolicy
+from .trace import trace
 from .servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DEATH_TALLY,
                          read_down_signal, read_uint)
 from .status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, Status,
@@ -276,6 +277,7 @@ class Supervisor(ServicePolicy):
         self.after_spawn(rfd >= 0)
         self.write_status()
         self.event(b"u")
+        trace("service", name=self.name, event="spawn", run_pid=pid)
 
     def _start_if_wanted(self) -> None:
         self.start_timer = None
@@ -328,6 +330,7 @@ class Supervisor(ServicePolicy):
             self.ready_timer = None
         self.write_status()
         self.event(b"U")
+        trace("service", name=self.name, event="ready", run_pid=self.pid)
 
     def _close_notification(self) -> None:
         if self.notif_fd >= 0:
@@ -360,6 +363,7 @@ class Supervisor(ServicePolicy):
         self._close_notification()
         self._cancel("kill_timer")
         self._record_death()
+        trace("service", name=self.name, event="down", code=split_wait(self.wstat)[0], signal=self.wstat & 0x7F)
         self.policy_run_died()
         if (self.want_up and not self.last and os.path.lexists("primary")
                 and self.wants_restart() and not os.path.lexists("restart-limit")):
@@ -388,23 +392,10 @@ class Supervisor(ServicePolicy):
         self._after_down()
 
     def _primary_died(self) -> None:
-        """A `primary` service died unasked: the container stops with its code.
-
-        The code goes to the scanner's `.s6-svscan/primary-exitcode`, then the
-        scanner (pysix-init's, or pysix-svscan's) is told to terminate.
-        """
-        code = 128 + (self.wstat & 0x7F) if self.wstat & 0x7F else (self.wstat >> 8) & 0xFF
+        """A `primary` service died unasked: the container stops with its code."""
         self.want_up = False
-        self.warn("primary service died (exit code %d): stopping everything" % code)
-        ctl = os.path.join("..", ".s6-svscan")
-        try:
-            with open(ctl + "/primary-exitcode.new", "w") as f:
-                f.write("%d\n" % code)
-            os.rename(ctl + "/primary-exitcode.new", ctl + "/primary-exitcode")
-            from .control import write_control
-            write_control(ctl + "/control", b"t")
-        except Exception as e:
-            self.warn("cannot tell the scanner to stop (%s): not under a scanner?" % (e,))
+        code = 128 + (self.wstat & 0x7F) if self.wstat & 0x7F else (self.wstat >> 8) & 0xFF
+        self._stop_container(code, "primary service died")
 
     def _finish_timeout(self) -> None:
         if self.fpid:
