@@ -39,6 +39,15 @@ _OVERLAY_CODE_FILES = ("run/s6-linux-init-container-results/exitcode",
                        "var/run/s6/env-stage3/S6_STAGE2_EXITED")
 
 
+VERBOSITY = 2
+
+
+def info(msg: str) -> None:
+    """What a stage does; silenced by VERBOSITY < 2."""
+    if VERBOSITY >= 2:
+        say(msg)
+
+
 def say(msg: str) -> None:
     try:
         os.write(2, ("%s: %s\n" % (PROG, msg)).encode("utf-8", "replace"))
@@ -71,6 +80,8 @@ class Init:
             if warn:
                 say("warning: " + warn)
             self.cfg[s.name] = v
+        global VERBOSITY
+        VERBOSITY = self.cfg["VERBOSITY"]
         self.wait_subs: List = []
 
     # stage 1 ---------------------------------------------------------------
@@ -203,7 +214,7 @@ class Init:
         def exited(p: int, st: int) -> None:
             code = exit_code(st)
             ms = (time.monotonic() - started) * 1000
-            say("%s: %s exited %d (%.0f ms)" % (what, os.path.basename(path), code, ms))
+            (say if code else info)("%s: %s exited %d (%.0f ms)" % (what, os.path.basename(path), code, ms))
             trace("script", stage=what, path=path, code=code, ms=round(ms, 3))
             self._script_done(path, code, what, rest, then, fail_policy, timer)
         self.reaper.watch(pid, self._guard(exited))
@@ -311,7 +322,7 @@ class Init:
         def cmd_exited(p: int, st: int) -> None:
             self.cmd_pid = 0
             self.cmd_code = exit_code(st)
-            say("CMD %s exited %d" % (argv[0], self.cmd_code))
+            info("CMD %s exited %d" % (argv[0], self.cmd_code))
             trace("cmd", event="exit", argv0=argv[0], code=self.cmd_code)
             if self.done_cb is not None and self.stopping:
                 cb, self.done_cb = self.done_cb, None
@@ -329,7 +340,7 @@ class Init:
                 self._hurry_now()
             return
         self.stopping = True
-        say("stopping: %s" % why)
+        info("stopping: %s" % why)
         trace("stage", stage=3, phase="begin", why=why)
         trace("phase", phase="stop-cmd", why=why)
         self._guarded_step(self._stop_cmd)
@@ -429,7 +440,7 @@ class Init:
         if self.final_code is not None:
             return
         code = self.exit_code()
-        say("exiting with code %d" % code)
+        info("exiting with code %d" % code)
         trace("stage", stage=3, phase="end")
         trace("exit", code=code)
         try:

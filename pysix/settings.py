@@ -26,6 +26,7 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("LOGGING", 0, "accepted for s6-overlay images; output always goes to the container's stdout/stderr"),
     Setting("PREFIX", 0, "1: prefix each output line of a service without log/ with its name"),
     Setting("TRACE", 0, "1: write a JSON-lines boot and shutdown trace (see PYSIX_TRACE_FILE)"),
+    Setting("VERBOSITY", 2, "2: say what each stage does; 1: warnings and errors only; 0: errors only"),
 )
 _DEFAULTS: Dict[str, int] = {s.name: s.default for s in SETTINGS}
 
