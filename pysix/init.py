@@ -40,6 +40,7 @@ _OVERLAY_CODE_FILES = ("run/s6-linux-init-container-results/exitcode",
 
 
 VERBOSITY = 2
+SILENT = False   # pysix-run -qqq: not even errors
 
 
 def info(msg: str) -> None:
@@ -49,6 +50,8 @@ def info(msg: str) -> None:
 
 
 def say(msg: str) -> None:
+    if SILENT:
+        return
     try:
         os.write(2, ("%s: %s\n" % (PROG, msg)).encode("utf-8", "replace"))
     except OSError:
