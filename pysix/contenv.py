@@ -4,6 +4,8 @@ A file holds the raw value with nothing added, so empty values, values with
 newlines (trailing ones too) and non-UTF-8 bytes all round-trip. This is
 s6-overlay v2's format (s6-dumpenv / justc-envdir), which its images rely on.
 """
+from __future__ import annotations
+
 import os
 import shutil
 from typing import Dict, List, Optional

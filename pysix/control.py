@@ -5,6 +5,8 @@ and the clients (which options are letters). `write_control()` is the
 client side of the FIFO protocol: non-blocking open (ENXIO = nobody
 listening), then every letter in a single write.
 """
+from __future__ import annotations
+
 import errno
 import os
 import signal

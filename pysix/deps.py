@@ -5,6 +5,8 @@ service dir of the scan dir. The rest answers the questions the supervisor,
 the stop order and the linter ask: what is missing, what is in a cycle, what
 can never start and why, and in which layers things may start.
 """
+from __future__ import annotations
+
 import os
 from typing import Dict, List, Set, Tuple
 

@@ -5,6 +5,8 @@ FIFO, never blocking, and unlinks FIFOs nobody reads. Client side:
 `subscribe()` creates a `ftrig1:@<tai64n>:<6 chars>` FIFO the way
 s6-ftrigrd does, so real s6 supervisors notify pysix clients too.
 """
+from __future__ import annotations
+
 import errno
 import os
 import random

@@ -11,6 +11,8 @@ waits for is gone: there is no fixed sleep anywhere.
 The whole life of PID 1 is one event loop; a bug in a stage is reported and
 the shutdown still completes.
 """
+from __future__ import annotations
+
 import os
 import shutil
 import signal

@@ -6,6 +6,8 @@ other readable fd, so no logic ever runs inside a signal handler. With no
 timer armed the loop sleeps in epoll with no timeout: an idle process
 makes zero wake-ups.
 """
+from __future__ import annotations
+
 import heapq
 import os
 import select

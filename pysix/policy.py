@@ -5,6 +5,8 @@ Files in a service dir (all optional): `dependencies`, `check`,
 `on-failure` (a service name). The supervisor also publishes a state line
 in `supervise/pysix-state` that pysix-svstat shows next to s6's status.
 """
+from __future__ import annotations
+
 from typing import List, NamedTuple, Optional, Tuple
 
 STATE_FILE = "supervise/pysix-state"

@@ -3,6 +3,8 @@
 PID 1 and the scanner reap with `waitpid(-1)`: children they started and
 orphans re-parented to them alike. A pid nobody watches is just reaped.
 """
+from __future__ import annotations
+
 import os
 import signal
 from typing import Callable, Dict

@@ -12,6 +12,8 @@ What s6-svscan 2.11 does (spec section 11), plus:
 The scanner is embeddable: pysix-svscan wraps it with s6-svscan's signals,
 pysix-init with the container stages.
 """
+from __future__ import annotations
+
 import errno
 import gc
 import os

@@ -5,6 +5,8 @@ out) so the supervisor, the linter and the tests agree on what is valid.
 The `read_*` helpers open files relative to a directory and return
 (value, error message or None); the caller decides how to report.
 """
+from __future__ import annotations
+
 import os
 import signal
 from typing import Optional, Tuple

@@ -18,6 +18,8 @@ takes a code path here beyond one failed open per start.
   SECONDS = `failed` (down, events `OD` as for finish exit 125).
 * `on-failure` = NAME: `../NAME` is started once (`o`) when this one fails.
 """
+from __future__ import annotations
+
 import os
 import time
 from typing import List, Optional, Tuple

@@ -3,6 +3,8 @@
 One table, so the README, the code and the tests agree on names and defaults.
 `PYSIX_X` wins over `S6_X` when both are set.
 """
+from __future__ import annotations
+
 import os
 from typing import Dict, Mapping, NamedTuple, Optional, Tuple
 

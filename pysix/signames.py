@@ -1,4 +1,6 @@
 """Signal names as s6 prints and parses them (skalibs' table), pure functions."""
+from __future__ import annotations
+
 import signal
 from typing import Optional
 

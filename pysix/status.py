@@ -4,6 +4,8 @@ Pure functions only: the supervisor and every client share them, and the
 golden tests pin them against records written by the real s6-supervise.
 Times are kept as Unix nanoseconds and converted to TAI64N on the wire.
 """
+from __future__ import annotations
+
 import struct
 from typing import List, NamedTuple, Tuple
 

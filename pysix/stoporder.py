@@ -5,6 +5,8 @@ it; independent services stop in parallel. Each service then gets `grace`
 seconds before its run is SIGKILLed. Services that can never run (in a
 cycle, or missing a dependency) do not hold anything back.
 """
+from __future__ import annotations
+
 import os
 import signal
 from typing import Callable, Dict, List, Optional, Set

@@ -15,6 +15,8 @@ s6 tools can drive it. Where pysix deliberately differs from s6:
 * a `run` left behind by a SIGKILLed supervisor is found through the status
   file and replaced, so two copies never run (s6 starts a second copy).
 """
+from __future__ import annotations
+
 import errno
 import fcntl
 import os

@@ -14,6 +14,8 @@ pysix-init, the scanner and every supervisor append to the same file with
 one O_APPEND write per record, so records never interleave. When tracing is
 off, `trace()` costs one attribute test.
 """
+from __future__ import annotations
+
 import os
 import time
 from typing import Optional

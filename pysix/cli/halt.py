@@ -4,6 +4,8 @@ Writes CODE to $PYSIX_RUNDIR/exitcode, then asks the scanner of
 $PYSIX_SCANDIR to stop (what s6-overlay's `halt` and
 `s6-svscanctl -t /var/run/s6/services` do). For finish scripts.
 """
+from __future__ import annotations
+
 import os
 import sys
 from typing import List, Optional

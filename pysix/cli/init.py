@@ -1,4 +1,6 @@
 """pysix-init [--root DIR] [--] [CMD ARGS...]: the container's PID 1."""
+from __future__ import annotations
+
 import os
 import sys
 from typing import List, Optional

@@ -14,6 +14,8 @@ signals and the stop sequence are PID 1's:
   failure's (0 if none failed);
 * `-q` once: only warnings from pysix; twice: only errors; three times: nothing.
 """
+from __future__ import annotations
+
 import os
 import shlex
 import shutil

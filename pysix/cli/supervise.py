@@ -1,4 +1,6 @@
 """pysix-supervise DIR: supervise one service directory (s6-supervise)."""
+from __future__ import annotations
+
 import sys
 from typing import List, Optional
 

@@ -6,6 +6,8 @@ SIGQUIT quits (loggers TERM too), SIGHUP rescans and stops removed
 services, SIGALRM rescans, SIGABRT leaves at once. After a terminate the
 scanner execs `.s6-svscan/finish` if it exists.
 """
+from __future__ import annotations
+
 import getopt
 import os
 import signal

@@ -1,4 +1,6 @@
 """pysix-svscanctl [-zabhitqnN] SCANDIR: send letters to a scanner (s6-svscanctl)."""
+from __future__ import annotations
+
 import getopt
 import os
 import sys

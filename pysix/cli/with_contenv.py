@@ -5,6 +5,8 @@ exactly the saved one (as s6-overlay does), keeping only pysix's own
 PYSIX_* variables from the current one. Without a saved environment (for
 example PYSIX_KEEP_ENV=1) PROG runs with the current environment.
 """
+from __future__ import annotations
+
 import os
 import sys
 from typing import List, Optional
