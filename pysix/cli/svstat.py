@@ -1,0 +1,106 @@
+"""pysix-svstat [-uwNrpest] [-o fields] [-n] [--json] SD...: s6-svstat 2.11, and more.
+
+With one SD the output is s6-svstat's, byte for byte. Beyond s6: several
+SDs (each line prefixed with `SD: `), pysix's own state appended where it
+says more than s6's (waiting, failed, done, restart deaths), and `--json`:
+a JSON array with one object per SD given, every field decoded.
+"""
+from __future__ import annotations
+
+import getopt
+import os
+import sys
+import time
+from typing import List, Optional
+
+from ..svstatfmt import LETTER_FIELDS, resolve_field
+
+USAGE = "pysix-svstat: usage: pysix-svstat [ -uwNrpest ] [ -o up,wantedup,normallyup,ready,paused,pid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor ] [ -n ] [ --json ] servicedir...\n"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        opts, rest = getopt.getopt(args, "uwNrpesto:n", ["json"])
+    except getopt.GetoptError as e:
+        sys.stderr.write("pysix-svstat: fatal: %s\n" % e.msg + USAGE)
+        return 100
+    names: List[str] = []
+    numeric = as_json = False
+    for o, v in opts:
+        if o == "-o":
+            for part in v.split(","):
+                f = resolve_field(part)
+                if f is None:
+                    sys.stderr.write("pysix-svstat: fatal: invalid field: %r\n" % part + USAGE)
+                    return 100
+                names.append(f)
+        elif o == "-n":
+            numeric = True
+        elif o == "--json":
+            as_json = True
+        else:
+            names.append(LETTER_FIELDS[o[1]])
+    if not rest:
+        sys.stderr.write(USAGE)
+        return 100
+    if len(names) > 16:
+        sys.stderr.write("pysix-svstat: fatal: too many fields (at most 16)\n")
+        return 100
+    from .. import svstatfmt
+    from ..lockprobe import supervised
+    from ..policy import STATE_FILE, parse_state
+    from ..status import unpack_status
+
+    now = time.time_ns()
+    rc = 0
+    objs = []
+    for sd in rest:
+        prefix = "%s: " % sd if len(rest) > 1 else ""
+        try:
+            running = supervised(sd)
+        except OSError as e:
+            rc = max(rc, 111)
+            _err(as_json, objs, sd, "unable to check %s: %s" % (sd, e.strerror))
+            continue
+        normally_up = not os.path.lexists(os.path.join(sd, "down"))
+        st = ps = None
+        try:
+            with open(os.path.join(sd, "supervise", "status"), "rb") as f:
+                st = unpack_status(f.read())
+        except (OSError, ValueError) as e:
+            if running or as_json:
+                rc = max(rc, 111)
+                _err(as_json, objs, sd, "unable to read status for %s: %s" % (
+                    sd, getattr(e, "strerror", None) or e), running)
+                continue
+        try:
+            with open(os.path.join(sd, STATE_FILE), "rb") as f:
+                ps = parse_state(f.read())
+        except OSError:
+            pass
+        if as_json:
+            objs.append(svstatfmt.as_dict(sd, st, running, normally_up, now, ps if running else None))
+            if not running:
+                rc = max(rc, 1)
+            continue
+        if not running:
+            sys.stderr.write("pysix-svstat: fatal: unable to read status for %s: s6-supervise not running\n" % sd)
+            rc = max(rc, 1)
+            continue
+        if names:
+            line = svstatfmt.fields(names, st, normally_up, now)
+        else:
+            line = svstatfmt.human(st, normally_up, now, numeric) + svstatfmt.policy_suffix(ps)
+        sys.stdout.write(prefix + line + "\n")
+    if as_json:
+        import json
+        sys.stdout.write(json.dumps(objs, indent=1) + "\n")
+    return rc
+
+
+def _err(as_json: bool, objs: list, sd: str, msg: str, running: bool = False) -> None:
+    if as_json:
+        objs.append({"path": sd, "supervised": running, "error": msg})
+    else:
+        sys.stderr.write("pysix-svstat: fatal: %s\n" % msg)

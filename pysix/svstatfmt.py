@@ -1,0 +1,135 @@
+"""What s6-svstat 2.11 prints for a status record, as pure functions.
+
+`human()` is the one-line form, `fields()` the `-o` form, `as_dict()` the
+`--json` object. Times are Unix nanoseconds; `now` is passed in so the
+output is reproducible in tests.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from .policy import PolicyState
+from .signames import signal_name
+from .status import Status, tain_label
+
+# Field names in s6-svstat's table order: `-o` matches by prefix in this order.
+FIELDS = ("up", "wantedup", "normallyup", "ready", "paused", "pid", "exitcode", "signal",
+          "signum", "updownsince", "readysince", "updownfor", "readyfor")
+LETTER_FIELDS = {"u": "up", "w": "wantedup", "N": "normallyup", "r": "ready", "p": "pid",
+                 "e": "exitcode", "s": "signal", "t": "updownfor"}
+
+
+def resolve_field(name: str) -> Optional[str]:
+    """s6-svstat's prefix match: `p` is `paused`, `re` is `ready`, `updown` is `updownsince`."""
+    if not name:
+        return None
+    for f in FIELDS:
+        if f.startswith(name):
+            return f
+    return None
+
+
+def _age(now: int, stamp: int, clamp: bool) -> int:
+    if clamp and stamp > now:
+        stamp = now
+    return (now - stamp) // 1_000_000_000
+
+
+def human(st: Status, normally_up: bool, now: int, numeric: bool = False) -> str:
+    if st.up:
+        out = "up (pid %d) %d seconds" % (st.pid, _age(now, st.stamp, True))
+        if not normally_up:
+            out += ", normally down"
+        if st.paused:
+            out += ", paused"
+        if not st.wantup:
+            out += ", want down"
+    else:
+        if st.signal:
+            what = "signal %s" % (st.signal if numeric else signal_name(st.signal))
+        else:
+            what = "exitcode %d" % st.exitcode
+        out = "down (%s) %d seconds" % (what, _age(now, st.stamp, True))
+        if normally_up:
+            out += ", normally up"
+        if st.wantup:
+            out += ", want up"
+    if st.ready:
+        out += ", ready %d seconds" % _age(now, st.readystamp, False)
+    return out
+
+
+def field(name: str, st: Status, normally_up: bool, now: int) -> str:
+    down = not st.up
+    if name == "up":
+        return _b(st.up)
+    if name == "wantedup":
+        return _b(st.wantup)
+    if name == "normallyup":
+        return _b(normally_up)
+    if name == "ready":
+        return _b(st.pid != 0 and st.ready)
+    if name == "paused":
+        return _b(st.paused)
+    if name == "pid":
+        return str(st.pid) if st.up else "-1"
+    if name == "exitcode":
+        return str(st.exitcode) if down and not st.signal else "-1"
+    if name == "signal":
+        return signal_name(st.signal) if down and st.signal else "NA"
+    if name == "signum":
+        return str(st.signal) if down and st.signal else "-1"
+    if name == "updownsince":
+        return tain_label(st.stamp)
+    if name == "readysince":
+        return tain_label(st.readystamp)
+    if name == "updownfor":
+        return str(_age(now, st.stamp, True))
+    if name == "readyfor":
+        return str(_age(now, st.readystamp, False))
+    raise ValueError(name)
+
+
+def fields(names: List[str], st: Status, normally_up: bool, now: int) -> str:
+    return " ".join(field(n, st, normally_up, now) for n in names)
+
+
+def policy_suffix(ps: Optional[PolicyState]) -> str:
+    """pysix's own state, appended to the human line when it says something s6's does not."""
+    if ps is None or (ps.state in ("up", "ready", "down", "finishing") and not ps.reason and not ps.deaths):
+        return ""
+    out = "; %s" % ps.state
+    if ps.reason:
+        out += " (%s)" % ps.reason
+    if ps.deaths:
+        out += ", %d deaths in the restart window" % ps.deaths
+    return out
+
+
+def as_dict(path: str, st: Optional[Status], supervised: bool, normally_up: bool, now: int,
+            ps: Optional[PolicyState] = None, error: Optional[str] = None) -> Dict[str, object]:
+    d: Dict[str, object] = {"path": path, "supervised": supervised}
+    if error is not None:
+        d["error"] = error
+    if st is not None:
+        d.update({
+            "up": st.up, "pid": st.pid if st.up else None,
+            "finishing": st.finishing, "finish_pid": st.pid if st.finishing else None,
+            "ready": st.pid != 0 and st.ready, "ready_flag": st.ready,
+            "wanted_up": st.wantup, "normally_up": normally_up, "paused": st.paused,
+            "since": st.stamp / 1e9, "since_tai64n": tain_label(st.stamp),
+            "updown_for": _age(now, st.stamp, True),
+            "ready_since": st.readystamp / 1e9, "ready_since_tai64n": tain_label(st.readystamp),
+            "ready_for": _age(now, st.readystamp, False),
+            "exitcode": st.exitcode if not st.up and not st.signal else None,
+            "signal": signal_name(st.signal) if not st.up and st.signal else None,
+            "signum": st.signal if not st.up and st.signal else None,
+            "wstat": st.wstat,
+        })
+    if ps is not None:
+        d.update({"state": ps.state, "reason": ps.reason or None, "deaths_in_window": ps.deaths})
+    return d
+
+
+def _b(v: bool) -> str:
+    return "true" if v else "false"
