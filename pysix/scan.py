@@ -193,7 +193,14 @@ class Scanner:
             self._ensure_running(svc)
         for key, svc in list(self.services.items()):
             if key not in seen:
-                svc.active = False
+                if svc.active:
+                    # Its directory is gone: the supervisor takes the service
+                    # down and exits; the logger drains its pipe, then exits.
+                    svc.active = False
+                    if svc.pid:
+                        _kill(svc.pid, signal.SIGTERM)
+                    if svc.log_pid:
+                        _kill(svc.log_pid, signal.SIGHUP)
                 self._forget_if_done(svc)
         if errors:
             self._rescan_later()

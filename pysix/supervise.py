@@ -78,6 +78,7 @@ class Supervisor(ServicePolicy):
         self.on_exit: Callable[[], None] = self._exit
         self.down_signal = signal.SIGTERM
         self.policy_init()
+        self.gone = False       # our directory was removed: nothing to write any more
 
     # messages ------------------------------------------------------------
     def warn(self, msg: str) -> None:
@@ -215,6 +216,8 @@ class Supervisor(ServicePolicy):
         return Status(self.stamp, self.readystamp, self.pid or self.fpid, self.wstat, flags)
 
     def write_status(self) -> None:
+        if self.gone:
+            return
         try:
             fd = os.open("supervise/status.new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
             try:
@@ -303,7 +306,9 @@ class Supervisor(ServicePolicy):
         except OSError:
             gone = True
         if gone:
-            self.warn("service directory was removed: exiting")
+            if not self.last:
+                self.warn("service directory was removed: exiting")
+            self.gone = True
             self.last = True
             if not self.pid and not self.fpid:
                 self.finish_exit()
@@ -357,6 +362,10 @@ class Supervisor(ServicePolicy):
                 self.on_check_end(st)
 
     def on_run_death(self, st: int) -> None:
+        try:
+            self.gone = self.gone or os.stat(".").st_nlink == 0
+        except OSError:
+            self.gone = True
         self.pid = 0
         self.wstat = st & 0xFFFF
         self.paused = False
@@ -425,6 +434,8 @@ class Supervisor(ServicePolicy):
             self.schedule_restart()
 
     def _record_death(self) -> None:
+        if self.gone:
+            return
         maxn, why = read_uint(".", "max-death-tally", DEFAULT_MAX_DEATH_TALLY)
         if why:
             self.warn(why)

@@ -72,7 +72,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if os.access(fin, os.X_OK) and os.path.isfile(fin):
             os.chdir(sc.scandir)
             try:
-                os.execv(fin, [".s6-svscan/finish"])
+                os.execv(".s6-svscan/finish", [".s6-svscan/finish"])
             except OSError as e:
                 sys.stderr.write("pysix-svscan: fatal: unable to exec %s: %s\n" % (fin, e.strerror))
                 os._exit(111)
