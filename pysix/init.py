@@ -457,23 +457,25 @@ class Init:
         self.loop.stop()
 
     def exit_code(self) -> int:
-        """CMD or primary service first, then pysix-halt / s6-overlay files, then stage 2."""
-        if self.cmd_code is not None:
-            return self.cmd_code
-        candidates = [os.path.join(self.scandir, ".s6-svscan", "primary-exitcode"),
-                      os.path.join(self.rundir, "exitcode")]
-        candidates += [os.path.join(self.root, p) for p in _OVERLAY_CODE_FILES]
-        for fn in candidates:
-            try:
-                with open(fn) as f:
-                    text = f.read().strip()
-            except OSError:
-                continue
-            if text.isdigit():
-                return int(text) & 0xFF
-            if text:
-                say("warning: %s: not an exit code: %r" % (fn, text[:20]))
-        return self.stage2_code
+        """CMD or primary service first, then pysix-halt / s6-overlay files; a
+        clean 0 becomes non-zero when stage 2 failed under policy 1 or 2."""
+        code = self.cmd_code
+        if code is None:
+            candidates = [os.path.join(self.scandir, ".s6-svscan", "primary-exitcode"),
+                          os.path.join(self.rundir, "exitcode")]
+            candidates += [os.path.join(self.root, p) for p in _OVERLAY_CODE_FILES]
+            for fn in candidates:
+                try:
+                    with open(fn) as f:
+                        text = f.read().strip()
+                except OSError:
+                    continue
+                if text.isdigit():
+                    code = int(text) & 0xFF
+                    break
+                if text:
+                    say("warning: %s: not an exit code: %r" % (fn, text[:20]))
+        return code or self.stage2_code
 
     # signals and control ---------------------------------------------------------
     def _on_signal(self, sig: int) -> None:
