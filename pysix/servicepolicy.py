@@ -152,8 +152,10 @@ class ServicePolicy:
     def after_spawn(self, notifies: bool) -> None:
         self.waiting_for = ""
         self.check_delay = None
-        self.expect_ready = notifies or is_executable("check")
-        if not notifies and self.expect_ready:
+        # A running oneshot is not ready for its dependents until it is done.
+        checks = is_executable("check")
+        self.expect_ready = notifies or checks or self.is_oneshot()
+        if not notifies and checks:
             self.check_timer = self.loop.call_later(next_check_delay(None), self._run_check)
         if self.expect_ready:
             ms, why = read_uint(".", "timeout-ready", 0)

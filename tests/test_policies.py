@@ -1,0 +1,204 @@
+"""Start order, readiness checks, oneshots, restart limits, on-failure (service-dir files)."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from helpers import make_sd, read_status, wait_for
+
+STAMP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stamp.sh")
+
+
+def stamped_run(log, name):
+    """A run script that records when it started and when it got TERM."""
+    return "%s %s start-%s; trap '%s %s stop-%s; exit 0' TERM; while :; do sleep 0.05; done" % (
+        STAMP, log, name, STAMP, log, name)
+
+
+def events(log):
+    out = {}
+    for line in open(log):
+        what, t = line.split()
+        out[what] = float(t)
+    return out
+
+
+def state(sd):
+    try:
+        return open(os.path.join(sd, "supervise", "pysix-state")).read().split("\n")
+    except OSError:
+        return None
+
+
+def start_scan(procs, scan):
+    return procs.start(["pysix-svscan", scan], stderr=subprocess.PIPE)
+
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    p.wait(20)
+
+
+def test_chain_starts_in_order_and_stops_in_reverse(tmp, procs):
+    scan, log = os.path.join(tmp, "scan"), os.path.join(tmp, "log")
+    make_sd(os.path.join(scan, "a"), stamped_run(log, "a"))
+    make_sd(os.path.join(scan, "b"), stamped_run(log, "b"), dependencies="a  # the database\n")
+    make_sd(os.path.join(scan, "c"), stamped_run(log, "c"), dependencies="b\n")
+    p = start_scan(procs, scan)
+    wait_for(lambda: os.path.exists(log) and "start-c" in open(log).read(), timeout=10, what="c started")
+    p.send_signal(signal.SIGTERM)
+    p.wait(20)
+    ev = events(log)
+    assert ev["start-a"] < ev["start-b"] < ev["start-c"]
+    assert ev["stop-c"] < ev["stop-b"] < ev["stop-a"]
+
+
+def test_diamond_and_parallel_independents(tmp, procs):
+    scan, log = os.path.join(tmp, "scan"), os.path.join(tmp, "log")
+    make_sd(os.path.join(scan, "base"), stamped_run(log, "base"))
+    make_sd(os.path.join(scan, "left"), stamped_run(log, "left"), dependencies="base\n")
+    make_sd(os.path.join(scan, "right"), stamped_run(log, "right"), dependencies="base\n")
+    make_sd(os.path.join(scan, "top"), stamped_run(log, "top"), dependencies="left\nright\n")
+    p = start_scan(procs, scan)
+    wait_for(lambda: os.path.exists(log) and "start-top" in open(log).read(), timeout=10)
+    stop(p)
+    ev = events(log)
+    assert ev["start-base"] < min(ev["start-left"], ev["start-right"])
+    assert max(ev["start-left"], ev["start-right"]) < ev["start-top"]
+    assert ev["stop-top"] < min(ev["stop-left"], ev["stop-right"])
+    assert max(ev["stop-left"], ev["stop-right"]) < ev["stop-base"]
+
+
+def test_twenty_independent_services_start_in_about_the_time_of_one(tmp, procs):
+    def boot(n):
+        scan = os.path.join(tmp, "scan%d" % n)
+        sds = [make_sd(os.path.join(scan, "s%d" % i), "sleep 0.3; echo >&3; exec sleep 1000",
+                       notification_fd="3") for i in range(n)]
+        t0 = time.monotonic()
+        p = start_scan(procs, scan)
+        wait_for(lambda: all((lambda s: s and s.ready and s.up)(read_status(sd)) for sd in sds), timeout=20)
+        took = time.monotonic() - t0
+        stop(p)
+        return took
+    one, twenty = boot(1), boot(20)
+    print("1 service ready in %.0f ms, 20 independent services ready in %.0f ms" % (one * 1000, twenty * 1000))
+    assert twenty < one + 1.5   # in series it would take more than 20 * 0.3 s
+
+
+def test_cycle_and_missing_dependency_stay_down_with_reason_rest_starts(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    x = make_sd(os.path.join(scan, "x"), "exec sleep 1000", dependencies="y\n")
+    y = make_sd(os.path.join(scan, "y"), "exec sleep 1000", dependencies="x\n")
+    m = make_sd(os.path.join(scan, "m"), "exec sleep 1000", dependencies="ghost\n")
+    ok = make_sd(os.path.join(scan, "ok"), "exec sleep 1000")
+    p = start_scan(procs, scan)
+    wait_for(lambda: (lambda s: s and s.up)(read_status(ok)))
+    wait_for(lambda: state(x) and state(x)[0] == "failed" and state(m) and state(m)[0] == "failed")
+    assert "dependency cycle" in state(x)[1] and "x" in state(x)[1] and "y" in state(x)[1]
+    assert state(m)[1] == "missing dependency: ghost"
+    assert not read_status(y).up and not read_status(m).up
+    human = subprocess.run(["pysix-svstat", m], capture_output=True, text=True).stdout
+    assert "failed (missing dependency: ghost)" in human
+    js = json.loads(subprocess.run(["pysix-svstat", "--json", x], capture_output=True, text=True).stdout)[0]
+    assert js["state"] == "failed" and "cycle" in js["reason"]
+    stop(p)
+    assert b"dependency cycle" in p.stderr.read()
+
+
+def test_check_readiness_with_a_port_opened_late(tmp, procs):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    scan = os.path.join(tmp, "scan")
+    server = ("import socket, time; time.sleep(0.6); s = socket.socket(); "
+              "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', %d)); "
+              "s.listen(); time.sleep(1000)" % port)
+    web = make_sd(os.path.join(scan, "web"), "exec python3 -c \"%s\"" % server,
+                  check="#!/bin/sh\nexec python3 -c \"import socket; socket.create_connection(('127.0.0.1', %d), 1)\"\n" % port)
+    app = make_sd(os.path.join(scan, "app"), "exec sleep 1000", dependencies="web\n")
+    p = start_scan(procs, scan)
+    wait_for(lambda: (lambda s: s and s.up)(read_status(web)))
+    assert state(web)[0] == "starting" and state(app)[0] == "waiting" and "web" in state(app)[1]
+    assert not read_status(web).ready
+    st = wait_for(lambda: (lambda s: s if s and s.ready else None)(read_status(web)), timeout=10)
+    assert (st.readystamp - st.stamp) / 1e9 >= 0.5
+    wait_for(lambda: (lambda s: s and s.up)(read_status(app)), timeout=5, what="app after web ready")
+    assert subprocess.run(["pysix-svwait", "-U", "-t", "100", web]).returncode == 0
+    stop(p)
+
+
+def test_timeout_ready_reports_not_ready(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    sd = make_sd(os.path.join(scan, "never"), "exec sleep 1000", check="#!/bin/sh\nexit 1\n", timeout_ready="300")
+    p = start_scan(procs, scan)
+    wait_for(lambda: state(sd) and "not ready after 300 ms" in state(sd)[1], timeout=5)
+    stop(p)
+
+
+def test_oneshot_migration_that_dependents_wait_for(tmp, procs):
+    scan, log = os.path.join(tmp, "scan"), os.path.join(tmp, "log")
+    mig = make_sd(os.path.join(scan, "migrate"), "%s %s start-migrate; sleep 0.4; %s %s end-migrate" % (
+        STAMP, log, STAMP, log), type="oneshot\n")
+    app = make_sd(os.path.join(scan, "app"), stamped_run(log, "app"), dependencies="migrate\n")
+    p = start_scan(procs, scan)
+    wait_for(lambda: os.path.exists(log) and "start-app" in open(log).read(), timeout=10)
+    ev = events(log)
+    assert ev["end-migrate"] < ev["start-app"]
+    time.sleep(1.2)
+    assert open(log).read().count("start-migrate") == 1   # not restarted
+    assert state(mig)[0] == "done"
+    subprocess.run(["pysix-svc", "-u", mig])
+    wait_for(lambda: open(log).read().count("end-migrate") == 2, timeout=5, what="rerun on -u")
+    stop(p)
+
+
+def test_failing_oneshot_blocks_dependents_and_is_failed(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    mig = make_sd(os.path.join(scan, "migrate"), "exit 3", type="oneshot\n")
+    app = make_sd(os.path.join(scan, "app"), "exec sleep 1000", dependencies="migrate\n")
+    p = start_scan(procs, scan)
+    wait_for(lambda: state(mig) and state(mig)[0] == "failed", timeout=5)
+    assert "exit code 3" in state(mig)[1]
+    time.sleep(0.3)
+    assert state(app)[0] == "waiting" and not read_status(app).up
+    stop(p)
+
+
+def test_restart_limit_marks_failed_with_OD_and_on_failure_runs(tmp, procs):
+    from pysix import fifodir
+    scan = os.path.join(tmp, "scan")
+    flag = os.path.join(tmp, "alerted")
+    crash = make_sd(os.path.join(scan, "crash"), "exit 4", restart_limit="2 30\n", on_failure="alert\n")
+    make_sd(os.path.join(scan, "alert"), "echo alert >> %s" % flag, type="oneshot\n", down="")
+    os.makedirs(os.path.join(crash, "event"), exist_ok=True)
+    rfd, path = fifodir.subscribe(os.path.join(crash, "event"))
+    p = start_scan(procs, scan)
+    try:
+        wait_for(lambda: state(crash) and state(crash)[0] == "failed", timeout=10)
+        time.sleep(0.3)
+        got = os.read(rfd, 4096)
+    finally:
+        fifodir.unsubscribe(rfd, path)
+    assert got.endswith(b"OD") and got.count(b"u") == 3
+    assert "restart limit: 3 deaths" in state(crash)[1] and state(crash)[2] == "3"
+    assert not read_status(crash).wantup
+    wait_for(lambda: os.path.exists(flag), timeout=5, what="on-failure service ran")
+    time.sleep(1.2)
+    assert not read_status(crash).up   # stays down
+    subprocess.run(["pysix-svc", "-u", crash])   # clears the failure
+    wait_for(lambda: state(crash)[0] != "failed", timeout=5)
+    stop(p)
+
+
+def test_primary_with_restart_limit_stops_the_container_with_its_code(tmp, procs):
+    root = os.path.join(tmp, "r")
+    make_sd(os.path.join(root, "etc", "services.d", "app"), "exit 6", primary="", restart_limit="1 30\n")
+    make_sd(os.path.join(root, "etc", "services.d", "side"), "exec sleep 1000")
+    p = procs.start(["unshare", "--pid", "--fork", "--mount-proc", "pysix-init", "--root", root],
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = p.communicate(timeout=30)
+    assert p.returncode == 6, out.decode()
+    assert out.decode().count("restart limit") >= 1
