@@ -12,8 +12,9 @@ STAMP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stamp.sh")
 
 
 def stamped_run(log, name):
-    """A run script that records when it started and when it got TERM."""
-    return "%s %s start-%s; trap '%s %s stop-%s; exit 0' TERM; while :; do sleep 0.05; done" % (
+    """A run script that records when it started, then says it is ready (the
+    service dir gets notification-fd 3), and records when it got TERM."""
+    return "%s %s start-%s; echo >&3; trap '%s %s stop-%s; exit 0' TERM; while :; do sleep 0.05; done" % (
         STAMP, log, name, STAMP, log, name)
 
 
@@ -43,9 +44,9 @@ def stop(p):
 
 def test_chain_starts_in_order_and_stops_in_reverse(tmp, procs):
     scan, log = os.path.join(tmp, "scan"), os.path.join(tmp, "log")
-    make_sd(os.path.join(scan, "a"), stamped_run(log, "a"))
-    make_sd(os.path.join(scan, "b"), stamped_run(log, "b"), dependencies="a  # the database\n")
-    make_sd(os.path.join(scan, "c"), stamped_run(log, "c"), dependencies="b\n")
+    make_sd(os.path.join(scan, "a"), stamped_run(log, "a"), notification_fd="3")
+    make_sd(os.path.join(scan, "b"), stamped_run(log, "b"), dependencies="a  # the database\n", notification_fd="3")
+    make_sd(os.path.join(scan, "c"), stamped_run(log, "c"), dependencies="b\n", notification_fd="3")
     p = start_scan(procs, scan)
     wait_for(lambda: os.path.exists(log) and "start-c" in open(log).read(), timeout=10, what="c started")
     p.send_signal(signal.SIGTERM)
@@ -57,10 +58,10 @@ def test_chain_starts_in_order_and_stops_in_reverse(tmp, procs):
 
 def test_diamond_and_parallel_independents(tmp, procs):
     scan, log = os.path.join(tmp, "scan"), os.path.join(tmp, "log")
-    make_sd(os.path.join(scan, "base"), stamped_run(log, "base"))
-    make_sd(os.path.join(scan, "left"), stamped_run(log, "left"), dependencies="base\n")
-    make_sd(os.path.join(scan, "right"), stamped_run(log, "right"), dependencies="base\n")
-    make_sd(os.path.join(scan, "top"), stamped_run(log, "top"), dependencies="left\nright\n")
+    make_sd(os.path.join(scan, "base"), stamped_run(log, "base"), notification_fd="3")
+    make_sd(os.path.join(scan, "left"), stamped_run(log, "left"), dependencies="base\n", notification_fd="3")
+    make_sd(os.path.join(scan, "right"), stamped_run(log, "right"), dependencies="base\n", notification_fd="3")
+    make_sd(os.path.join(scan, "top"), stamped_run(log, "top"), dependencies="left\nright\n", notification_fd="3")
     p = start_scan(procs, scan)
     wait_for(lambda: os.path.exists(log) and "start-top" in open(log).read(), timeout=10)
     stop(p)
@@ -142,7 +143,7 @@ def test_oneshot_migration_that_dependents_wait_for(tmp, procs):
     scan, log = os.path.join(tmp, "scan"), os.path.join(tmp, "log")
     mig = make_sd(os.path.join(scan, "migrate"), "%s %s start-migrate; sleep 0.4; %s %s end-migrate" % (
         STAMP, log, STAMP, log), type="oneshot\n")
-    app = make_sd(os.path.join(scan, "app"), stamped_run(log, "app"), dependencies="migrate\n")
+    app = make_sd(os.path.join(scan, "app"), stamped_run(log, "app"), dependencies="migrate\n", notification_fd="3")
     p = start_scan(procs, scan)
     wait_for(lambda: os.path.exists(log) and "start-app" in open(log).read(), timeout=10)
     ev = events(log)
