@@ -12,7 +12,7 @@ import os
 import sys
 from typing import List, Optional
 
-USAGE = "pysix-log: usage: pysix-log [ -s size ] [ -n count ] [ -t iso|tai64n|none ] [ -p prefix ] [ -e ] [ -l linemax ] dir\n"
+USAGE = "usage: pysix-log [-s SIZE] [-n COUNT] [-t iso|tai64n|none] [-p PREFIX] [-e] [-l LINEMAX] DIR"
 
 
 def parse_size(v: str) -> Optional[int]:
@@ -27,7 +27,7 @@ def parse_size(v: str) -> Optional[int]:
 
 
 def _usage(msg: str) -> int:
-    sys.stderr.write("pysix-log: fatal: %s\n" % msg + USAGE)
+    sys.stderr.write("pysix-log: fatal: %s; %s\n" % (msg, USAGE))   # one line, as s6 tools do
     return 100
 
 
