@@ -9,6 +9,20 @@ or on TERM; a line longer than LINEMAX is split; a full disk or an
 unwritable dir is reported once and retried every second while stdin is no
 longer read (back-pressure instead of loss).
 
+Details:
+- LINEMAX counts input bytes (stamp and prefix not included); a longer line
+  is cut into LINEMAX pieces, each written as a line of its own.
+- TERM, INT and HUP: what the writer already put into the pipe is still
+  read (at most MAX_PENDING bytes), then everything is written, a partial
+  line with a newline added, and the exit code is 0. So is end of input.
+- An archive is fsync'd before its rename; its name is always newer than the
+  newest archive present, so a clock stepping back never overwrites or
+  prunes the wrong one. A `current` left ending mid-line by a killed
+  logger gets its newline before new lines are appended.
+- DIR/lock is held with fcntl.lockf: a second logger on DIR exits 111. If
+  DIR cannot be written at start (read-only, full), that is reported and
+  retried every second; nothing is read meanwhile.
+
 Speed: all complete lines of one read are stamped with one clock reading
 and one `bytes.replace`, never a Python loop per line.
 """
@@ -17,22 +31,27 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import select
 import signal
-import stat
 import time
 from typing import List
 
 from .loop import Loop
-from .status import tain_pack
+from .status import tain_pack, tain_unpack
 
 READ_SIZE = 65536
 MAX_PENDING = 4 << 20       # stop reading stdin past this much unwritten data
 RETRY = 1.0
 
 
+_iso_cache = [-1, ""]    # [second, its formatted date and time]: strftime once a second
+
+
 def iso_stamp(unix_ns: int) -> bytes:
     sec, ns = divmod(unix_ns, 1_000_000_000)
-    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + ".%06dZ " % (ns // 1000)).encode()
+    if _iso_cache[0] != sec:
+        _iso_cache[0], _iso_cache[1] = sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+    return ("%s.%06dZ " % (_iso_cache[1], ns // 1000)).encode()
 
 
 def tai_stamp(unix_ns: int) -> bytes:
@@ -47,9 +66,13 @@ def stamp_lines(lines: bytes, head: bytes) -> bytes:
 
 
 def split_long(partial: bytes, linemax: int) -> List[bytes]:
-    """Cut a newline-less buffer into full `linemax` pieces; the rest stays partial."""
+    """Cut a newline-less buffer longer than `linemax` into `linemax` pieces.
+
+    The rest (at least one byte) stays partial: a line of exactly `linemax`
+    bytes whose newline is still on its way must not be cut.
+    """
     out = []
-    while len(partial) >= linemax:
+    while len(partial) > linemax:
         out.append(partial[:linemax] + b"\n")
         partial = partial[linemax:]
     out.append(partial)
@@ -96,6 +119,8 @@ class Logger:
         self.retry_timer = None
         self.last_error = ""
         self.lock_fd = -1
+        self.pollable = True             # False: stdin is read by blocking reads
+        self.tail_checked = False
 
     def warn(self, msg: str) -> None:
         try:
@@ -105,30 +130,47 @@ class Logger:
 
     # files -----------------------------------------------------------------
     def lock(self) -> None:
-        self.lock_fd = os.open(os.path.join(self.dir, "lock"), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(os.path.join(self.dir, "lock"), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.lockf(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
+            os.close(fd)
             if e.errno in (errno.EAGAIN, errno.EACCES):
-                raise RuntimeError("another pysix-log is already writing to %s" % self.dir)
+                raise RuntimeError("another logger is already writing to %s" % self.dir)
             raise
+        self.lock_fd = fd
 
     def _open_current(self) -> None:
         path = os.path.join(self.dir, "current")
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        # O_RDWR, not O_WRONLY: the last byte is read back once, below.
+        self.fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self.cur_size = os.fstat(self.fd).st_size
+        if not self.tail_checked:
+            # Only at the first open: later, a file ending mid-line is our own
+            # write cut short by a full disk, and the rest of the line is queued.
+            if self.cur_size and os.pread(self.fd, 1, self.cur_size - 1) != b"\n":
+                self.pending[:0] = b"\n"
+            self.tail_checked = True
+
+    def _archives(self) -> List[str]:
+        return sorted(n for n in os.listdir(self.dir)
+                      if n.startswith("@") and n.endswith(".s") and len(n) == 27)
 
     def _rotate(self) -> None:
+        os.fsync(self.fd)      # as s6-log: an archive is complete on disk before it is named
         os.close(self.fd)
         self.fd = -1
-        cur = os.path.join(self.dir, "current")
-        os.rename(cur, os.path.join(self.dir, archive_name(time.time_ns())))
-        self._prune()
+        archives = self._archives()
+        name = archive_name(time.time_ns())
+        if archives and name <= archives[-1]:
+            # The clock stepped back (or did not move): stay after the newest
+            # archive so that rename never replaces one and pruning stays oldest-first.
+            name = archive_name(tain_unpack(bytes.fromhex(archives[-1][1:25])) + 1)
+        os.rename(os.path.join(self.dir, "current"), os.path.join(self.dir, name))
+        self._prune(archives + [name])
         self._open_current()
 
-    def _prune(self) -> None:
-        archives = sorted(n for n in os.listdir(self.dir)
-                          if n.startswith("@") and n.endswith(".s") and len(n) == 27)
+    def _prune(self, archives: List[str]) -> None:
         for n in archives[:max(0, len(archives) - self.count)]:
             try:
                 os.unlink(os.path.join(self.dir, n))
@@ -216,9 +258,9 @@ class Logger:
                 self._resume()
 
     def _resume(self) -> None:
-        if not self.reading and not self.eof and len(self.pending) < MAX_PENDING:
+        if self.pollable and not self.reading and not self.eof and len(self.pending) < MAX_PENDING:
+            self.loop.add_reader(0, self.on_input)   # PermissionError if epoll refuses stdin
             self.reading = True
-            self.loop.add_reader(0, self.on_input)
 
     def _pause(self) -> None:
         if self.reading:
@@ -240,9 +282,33 @@ class Logger:
         if not self.write_pending() and len(self.pending) >= MAX_PENDING:
             self._pause()
 
+    def on_signal(self) -> None:
+        if self.reading:
+            self._drain()
+        self.finish()
+
+    def _drain(self) -> None:
+        """Read what the writer has already put into the pipe: it was sent, keep it."""
+        p = select.poll()
+        p.register(0, select.POLLIN)
+        budget = MAX_PENDING
+        while budget > 0 and p.poll(0):
+            try:
+                data = os.read(0, READ_SIZE)
+            except OSError:
+                return
+            if not data:
+                return
+            budget -= len(data)
+            self.take(data)
+            self.write_pending()
+
     def finish(self) -> None:
         """End of input or TERM: write everything, partial line included, then stop."""
         self.eof = True
+        if self.lock_fd < 0:     # still waiting for DIR: nothing was read
+            self.loop.stop()
+            return
         self._pause()
         self.flush_partial()
         if self.write_pending():
@@ -258,21 +324,50 @@ def _write_all(fd: int, data: bytes) -> None:
             return
 
 
+def _wait_for_lock(lg: Logger, loop: Loop) -> bool:
+    """Take DIR/lock, retrying while DIR cannot be written; False if told to stop first."""
+    said = ""
+    while True:
+        try:
+            lg.lock()
+            if said:
+                lg.warn("writing to %s works again" % lg.dir)
+            return True
+        except RuntimeError:
+            raise
+        except OSError as e:
+            msg = "cannot write %s: %s" % (os.path.join(lg.dir, "lock"), e.strerror)
+            if msg != said:
+                lg.warn(msg + "; retrying every %g s" % RETRY)
+                said = msg
+        loop.run_once(RETRY)
+        if lg.eof:
+            return False
+
+
 def run(directory: str, size: int, count: int, stamp: str, prefix: bytes, to_stderr: bool,
         linemax: int) -> int:
     loop = Loop()
     lg = Logger(directory, size, count, stamp, prefix, to_stderr, linemax, loop)
-    lg.lock()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal(sig, lambda s: lg.finish())
-    if stat.S_ISREG(os.fstat(0).st_mode):
-        # epoll cannot watch a regular file; it never blocks anyway.
-        while not lg.eof:
+        loop.add_signal(sig, lambda s: lg.on_signal())
+    if not _wait_for_lock(lg, loop):
+        return 0
+    lg.write_pending()           # create `current` at once
+    try:
+        lg._resume()
+    except PermissionError:
+        # epoll refuses regular files and /dev/null; reading them never blocks.
+        lg.pollable = False
+    if lg.pollable:
+        loop.run()
+        return 0
+    while not lg.eof:
+        if len(lg.pending) < MAX_PENDING:
             lg.on_input()
-            while lg.pending and not lg.write_pending():
-                loop.run_once(RETRY)
-        return 0 if not lg.pending else 111
-    lg._resume()
-    lg.write_pending()
-    loop.run()
+        else:
+            loop.run_once(RETRY)     # the disk refused: wait for the retry timer
+        loop.run_once(0)             # a TERM between two reads
+    while lg.pending:
+        loop.run_once(RETRY)
     return 0
