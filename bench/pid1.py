@@ -1,0 +1,190 @@
+"""PID 1 in a PID namespace: pysix-init against s6-svscan, tini and dumb-init.
+
+Each init runs one "child" program (as its CMD, or as s6-svscan's only
+service). Three scenarios: a storm of orphans (time until no zombie is left,
+zombies leaked), SIGTERM to PID 1 (until the child got it, until PID 1
+exited), and the exit code of PID 1 when its child exits 42.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+# The child: makes N orphans (each a grandchild whose parent exits at once),
+# then watches the namespace's /proc until no zombie is left; writes
+# "ms leaked" to OUT and exits 42.
+STORM = r'''
+import os, sys, time
+n, out = int(sys.argv[1]), sys.argv[2]
+t0 = time.monotonic()
+for _ in range(n):
+    if os.fork() == 0:
+        if os.fork() == 0:
+            os._exit(0)
+        os._exit(0)
+    os.wait()
+def zombies():
+    z = 0
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()[0] == "Z":
+                    z += 1
+            except OSError:
+                pass
+    return z
+left = zombies()
+while left and time.monotonic() - t0 < 5:
+    time.sleep(0.001)
+    left = zombies()
+open(out, "w").write("%.3f %d" % ((time.monotonic() - t0) * 1000, left))
+sys.exit(42)
+'''
+
+TERM_CHILD = r'''
+import signal, sys, time, os
+out = sys.argv[1]
+def got(s, f):
+    open(out, "w").write("%.9f" % time.time())
+    sys.exit(0)
+signal.signal(signal.SIGTERM, got)
+open(out + ".ready", "w").close()
+while True:
+    time.sleep(1)
+'''
+
+
+class Init:
+    name = "?"
+    needs: List[str] = []
+
+    def __init__(self, work: str) -> None:
+        self.work = work
+
+    @classmethod
+    def available(cls) -> bool:
+        return all(shutil.which(c) for c in cls.needs)
+
+    def argv(self, child: List[str]) -> List[str]:
+        raise NotImplementedError
+
+
+class PysixInit(Init):
+    name = "pysix"
+    needs = ["pysix-init"]
+
+    def argv(self, child):
+        root = os.path.join(self.work, "root")
+        os.makedirs(os.path.join(root, "etc", "services.d"), exist_ok=True)
+        return ["pysix-init", "--root", root, "--"] + child
+
+
+class Tini(Init):
+    name = "tini"
+    needs = ["tini"]
+
+    def argv(self, child):
+        return ["tini", "--"] + child
+
+
+class DumbInit(Init):
+    name = "dumb-init"
+    needs = ["dumb-init"]
+
+    def argv(self, child):
+        return ["dumb-init"] + child
+
+
+class S6Svscan(Init):
+    """s6-svscan as PID 1 with the child as its only service (s6 has no CMD)."""
+    name = "s6"
+    needs = ["s6-svscan"]
+
+    def argv(self, child):
+        sd = os.path.join(self.work, "scan", "child")
+        shutil.rmtree(os.path.join(self.work, "scan"), ignore_errors=True)
+        os.makedirs(sd)
+        with open(os.path.join(sd, "run"), "w") as f:
+            f.write("#!/bin/sh\nexec %s\n" % " ".join("'%s'" % a for a in child))
+        with open(os.path.join(sd, "finish"), "w") as f:
+            # When the child ends, stop the whole tree, as a container would.
+            f.write("#!/bin/sh\nexec s6-svscanctl -t ..\n")
+        os.chmod(os.path.join(sd, "run"), 0o755)
+        os.chmod(os.path.join(sd, "finish"), 0o755)
+        return ["s6-svscan", os.path.join(self.work, "scan")]
+
+
+INITS = [PysixInit, S6Svscan, Tini, DumbInit]
+NS = ["unshare", "--pid", "--fork", "--mount-proc"]
+
+
+def _ns_pid1(p: subprocess.Popen, timeout: float = 5.0) -> Optional[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            for t in os.listdir("/proc/%d/task" % p.pid):
+                kids = open("/proc/%d/task/%s/children" % (p.pid, t)).read().split()
+                if kids:
+                    return int(kids[0])
+        except OSError:
+            return None
+        time.sleep(0.001)
+    return None
+
+
+def storm(init: Init, orphans: int) -> Dict[str, float]:
+    out = os.path.join(init.work, "storm.out")
+    script = os.path.join(init.work, "storm.py")
+    with open(script, "w") as f:
+        f.write(STORM)
+    if os.path.exists(out):
+        os.unlink(out)
+    p = subprocess.Popen(NS + init.argv([sys.executable, script, str(orphans), out]),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        code = p.wait(60)
+    finally:
+        _kill(p)
+    ms, leaked = open(out).read().split() if os.path.exists(out) else ("nan", "-1")
+    return {"reap_ms": float(ms), "zombies_leaked": int(leaked), "exit_code_child_42": code}
+
+
+def term(init: Init) -> Dict[str, float]:
+    out = os.path.join(init.work, "term.out")
+    script = os.path.join(init.work, "term.py")
+    with open(script, "w") as f:
+        f.write(TERM_CHILD)
+    for fn in (out, out + ".ready"):
+        if os.path.exists(fn):
+            os.unlink(fn)
+    p = subprocess.Popen(NS + init.argv([sys.executable, script, out]),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        pid1 = _ns_pid1(p)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(out + ".ready") and time.monotonic() < deadline:
+            time.sleep(0.001)
+        t0 = time.time()
+        os.kill(pid1, signal.SIGTERM)
+        p.wait(30)
+        t_exit = time.time()
+        got = float(open(out).read()) if os.path.exists(out) else float("nan")
+    finally:
+        _kill(p)
+    return {"term_to_child_ms": (got - t0) * 1000, "term_to_exit_ms": (t_exit - t0) * 1000}
+
+
+def _kill(p: subprocess.Popen) -> None:
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        pass

@@ -1,0 +1,232 @@
+"""The supervision systems the benchmarks compare, each behind the same small interface.
+
+Every service is a `run` that marks its start with a file `started/NAME.PID`
+(one per incarnation) and execs a long sleep, so boot, restart and stop are
+seen the same way for every system.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from typing import Dict, List, Optional
+
+SLEEP = "exec sleep 100000"
+
+
+def which(cmd: str) -> Optional[str]:
+    return shutil.which(cmd)
+
+
+class System:
+    name = "?"
+    needs: List[str] = []
+    has_cli = True
+
+    def __init__(self, work: str) -> None:
+        self.work = work
+        self.proc: Optional[subprocess.Popen] = None
+        self.n = 0
+
+    @classmethod
+    def available(cls) -> bool:
+        return all(which(c) for c in cls.needs)
+
+    # layout ----------------------------------------------------------------
+    def service_dir(self, i: int) -> str:
+        return os.path.join(self.work, "scan", "s%d" % i)
+
+    def run_script(self, i: int) -> str:
+        return "#!/bin/sh\n: > %s/started/s%d.$$\n%s\n" % (self.work, i, SLEEP)
+
+    def setup(self, n: int) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(os.path.join(self.work, "started"))
+        self.n = n
+        for i in range(n):
+            d = self.service_dir(i)
+            os.makedirs(d)
+            with open(os.path.join(d, "run"), "w") as f:
+                f.write(self.run_script(i))
+            os.chmod(os.path.join(d, "run"), 0o755)
+
+    # life ------------------------------------------------------------------
+    def command(self) -> List[str]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True, cwd=self.work)
+
+    def stop_signal(self) -> int:
+        return signal.SIGTERM
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(self.stop_signal())
+
+    def kill_all(self) -> None:
+        """Clean-up after a metric, whatever happened."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        for pid in self.service_pids():
+            for target in (-pid, pid):
+                try:
+                    os.kill(target, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.proc = None
+
+    # observation -----------------------------------------------------------
+    def markers(self) -> List[str]:
+        try:
+            return os.listdir(os.path.join(self.work, "started"))
+        except OSError:
+            return []
+
+    def started_names(self) -> set:
+        return {m.split(".")[0] for m in self.markers()}
+
+    def service_pids(self) -> List[int]:
+        return [int(m.split(".")[1]) for m in self.markers()]
+
+    def supervision_pids(self) -> List[int]:
+        """The root and its descendants, minus the services and theirs."""
+        if self.proc is None:
+            return []
+        services = set(self.service_pids())
+        kids: Dict[int, List[int]] = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    ppid = int(open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                kids.setdefault(ppid, []).append(int(d))
+        out, todo = [], [self.proc.pid]
+        while todo:
+            p = todo.pop()
+            if p in services:
+                continue
+            out.append(p)
+            todo.extend(kids.get(p, []))
+        return out
+
+    # control -----------------------------------------------------------------
+    def down_wait(self, i: int) -> List[str]:
+        raise NotImplementedError
+
+    def up_wait(self, i: int) -> List[str]:
+        raise NotImplementedError
+
+    def status(self, i: int) -> List[str]:
+        raise NotImplementedError
+
+
+class S6(System):
+    name = "s6"
+    needs = ["s6-svscan", "s6-svc", "s6-svstat"]
+
+    def command(self) -> List[str]:
+        return ["s6-svscan", os.path.join(self.work, "scan")]
+
+    def down_wait(self, i):
+        return ["s6-svc", "-wd", "-T", "5000", "-d", self.service_dir(i)]
+
+    def up_wait(self, i):
+        return ["s6-svc", "-wu", "-T", "5000", "-u", self.service_dir(i)]
+
+    def status(self, i):
+        return ["s6-svstat", self.service_dir(i)]
+
+
+class Pysix(S6):
+    name = "pysix"
+    needs = ["pysix-svscan", "pysix-svc", "pysix-svstat"]
+
+    def command(self):
+        return ["pysix-svscan", os.path.join(self.work, "scan")]
+
+    def down_wait(self, i):
+        return ["pysix-svc", "-wd", "-T", "5000", "-d", self.service_dir(i)]
+
+    def up_wait(self, i):
+        return ["pysix-svc", "-wu", "-T", "5000", "-u", self.service_dir(i)]
+
+    def status(self, i):
+        return ["pysix-svstat", self.service_dir(i)]
+
+
+class Runit(System):
+    name = "runit"
+    needs = ["runsvdir", "runsv", "sv"]
+
+    def command(self):
+        return ["runsvdir", "-P", os.path.join(self.work, "scan")]
+
+    def stop_signal(self):
+        return signal.SIGHUP   # runsvdir: TERM every runsv (each stops its service), then exit
+
+    def down_wait(self, i):
+        return ["sv", "-w", "5", "down", self.service_dir(i)]
+
+    def up_wait(self, i):
+        return ["sv", "-w", "5", "up", self.service_dir(i)]
+
+    def status(self, i):
+        return ["sv", "status", self.service_dir(i)]
+
+
+class Supervisord(System):
+    name = "supervisord"
+    needs = ["supervisord", "supervisorctl"]
+
+    def setup(self, n: int) -> None:
+        super().setup(n)
+        conf = ["[supervisord]", "nodaemon=true", "logfile=%s/supervisord.log" % self.work,
+                "pidfile=%s/supervisord.pid" % self.work, "loglevel=warn",
+                "[unix_http_server]", "file=%s/supervisor.sock" % self.work,
+                "[rpcinterface:supervisor]",
+                "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+                "[supervisorctl]", "serverurl=unix://%s/supervisor.sock" % self.work]
+        for i in range(n):
+            conf += ["[program:s%d]" % i, "command=%s/run" % self.service_dir(i), "startsecs=0",
+                     "autorestart=true", "stopwaitsecs=10", "stdout_logfile=NONE", "stderr_logfile=NONE"]
+        with open(os.path.join(self.work, "supervisord.conf"), "w") as f:
+            f.write("\n".join(conf) + "\n")
+
+    def command(self):
+        return ["supervisord", "-n", "-c", os.path.join(self.work, "supervisord.conf")]
+
+    def ctl(self, *args):
+        return ["supervisorctl", "-c", os.path.join(self.work, "supervisord.conf")] + list(args)
+
+    def down_wait(self, i):
+        return self.ctl("stop", "s%d" % i)
+
+    def up_wait(self, i):
+        return self.ctl("start", "s%d" % i)
+
+    def status(self, i):
+        return self.ctl("status", "s%d" % i)
+
+
+TREES = [Pysix, S6, Runit, Supervisord]
+
+
+def wait_until(pred, timeout: float, step: float = 0.0005) -> bool:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
