@@ -38,12 +38,23 @@ def make_fifodir(path: str) -> None:
 
 def notify(path: str, event: bytes) -> None:
     """Write `event` in one write to each live subscriber; drop dead ones."""
+    _poke(path, NAME_LEN, PREFIX, event)
+
+
+def clean_legacy(path: str) -> None:
+    """At supervisor start: unlink reader-less 49-byte legacy FIFOs only."""
+    _poke(path, LEGACY_LEN, "ftrig1", b"")
+
+
+def _poke(path: str, length: int, prefix: str, event: bytes) -> None:
+    """Open each FIFO named `prefix`... of `length` bytes without blocking; write
+    `event` if any; unlink the FIFOs nobody reads (ENXIO, EPIPE)."""
     try:
         names = os.listdir(path)
     except OSError:
         return
     for name in names:
-        if len(name) != NAME_LEN or not name.startswith(PREFIX):
+        if len(name) != length or not name.startswith(prefix):
             continue
         fn = path + "/" + name
         try:
@@ -53,31 +64,13 @@ def notify(path: str, event: bytes) -> None:
                 _unlink(fn)
             continue
         try:
-            os.write(fd, event)
+            if event:
+                os.write(fd, event)
         except OSError as e:
             if e.errno == errno.EPIPE:
                 _unlink(fn)
         finally:
             os.close(fd)
-
-
-def clean_legacy(path: str) -> None:
-    """At supervisor start: unlink reader-less 49-byte legacy FIFOs only."""
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for name in names:
-        if len(name) != LEGACY_LEN or not name.startswith("ftrig1"):
-            continue
-        fn = path + "/" + name
-        try:
-            fd = os.open(fn, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as e:
-            if e.errno == errno.ENXIO:
-                _unlink(fn)
-            continue
-        os.close(fd)
 
 
 def _unlink(fn: str) -> None:

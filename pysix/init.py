@@ -25,7 +25,7 @@ from . import contenv, fifodir, settings
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
 from .scan import MODE_TERMINATE, Scanner, set_subreaper
-from .status import unpack_status
+from .servicepolicy import service_ready_for_dependents
 from .trace import enable as enable_trace, trace
 
 PROG = "pysix-init"
@@ -292,17 +292,7 @@ class Init:
         check()
 
     def _service_ok(self, name: str) -> bool:
-        sd = os.path.join(self.scandir, name)
-        try:
-            with open(os.path.join(sd, "supervise", "status"), "rb") as f:
-                st = unpack_status(f.read())
-        except (OSError, ValueError):
-            return False
-        if not st.up:
-            return False
-        if os.path.exists(os.path.join(sd, "notification-fd")) or os.path.exists(os.path.join(sd, "check")):
-            return st.ready
-        return True
+        return service_ready_for_dependents(os.path.join(self.scandir, name))
 
     def _start_cmd(self) -> None:
         arg0 = settings.get_str("CMD_ARG0")

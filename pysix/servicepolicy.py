@@ -97,7 +97,7 @@ class ServicePolicy:
         if problem:
             self._fail(problem)
             return False
-        pending = [d for d in deps if not _dep_satisfied(os.path.join("..", d))]
+        pending = [d for d in deps if not service_ready_for_dependents(os.path.join("..", d))]
         if not pending:
             self.waiting_for = ""
             return True
@@ -111,7 +111,7 @@ class ServicePolicy:
             self.dep_subs.append((rfd, path))
             self.loop.add_reader(rfd, self._dep_event)
         # Subscribing raced with the dependency coming up: look once more.
-        if all(_dep_satisfied(os.path.join("..", d)) for d in pending):
+        if all(service_ready_for_dependents(os.path.join("..", d)) for d in pending):
             self._unsubscribe_deps()
             self.waiting_for = ""
             return True
@@ -321,8 +321,9 @@ class ServicePolicy:
             self.warn("cannot tell the scanner to stop (%s): not under a scanner?" % (e,))
 
 
-def _dep_satisfied(sd: str) -> bool:
-    """Up (ready where it can say so) or a finished oneshot."""
+def service_ready_for_dependents(sd: str) -> bool:
+    """Up (ready where it can say so) or a finished oneshot: what a dependent,
+    or a CMD waiting for services, waits for."""
     try:
         with open(os.path.join(sd, STATE_FILE), "rb") as f:
             st = parse_state(f.read())

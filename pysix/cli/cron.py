@@ -67,8 +67,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 class Cron:
     def __init__(self, line: str, interval: float, delay: float, may_fail: bool, quiet: int) -> None:
         from ..loop import Loop
+        from ..reaper import Reaper
         self.line, self.interval, self.may_fail, self.quiet = line, interval, may_fail, quiet
         self.loop = Loop()
+        self.reaper = Reaper(self.loop)
         self.child = 0
         self.started = 0.0
         self.next_at = time.monotonic() + delay
@@ -83,7 +85,6 @@ class Cron:
             sys.stderr.flush()
 
     def run(self) -> int:
-        self.loop.add_signal(signal.SIGCHLD, lambda s: self.reap())
         self.loop.add_signal(signal.SIGTERM, self.stop)
         self.loop.add_signal(signal.SIGINT, self.stop)
         self.loop.call_later(self.next_at - time.monotonic(), self.start)
@@ -103,22 +104,13 @@ class Cron:
             self.loop.stop()
             return
         self.say(2, "run started: %s" % self.line)
+        self.reaper.watch(self.child, self.finished)
 
-    def reap(self) -> None:
-        while True:
-            try:
-                pid, st = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            if pid == self.child:
-                self.child = 0
-                self.finished(st)
-
-    def finished(self, st: int) -> None:
+    def finished(self, pid: int, st: int) -> None:
+        from ..reaper import exit_code
+        self.child = 0
         took = time.monotonic() - self.started
-        code = 128 + os.WTERMSIG(st) if os.WIFSIGNALED(st) else os.WEXITSTATUS(st)
+        code = exit_code(st)
         if self.stopping:
             if self.kill_timer is not None:
                 self.kill_timer.cancel()
