@@ -6,8 +6,9 @@ newest COUNT archives are kept. Each line may get a timestamp (ISO 8601 UTC
 or TAI64N) and a prefix; lines may be copied to stderr. Nothing read is ever
 dropped: a partial last line is written with a newline at the end of input
 or on TERM; a line longer than LINEMAX is split; a full disk or an
-unwritable dir is reported once and retried every second while stdin is no
-longer read (back-pressure instead of loss).
+unwritable dir is reported once and retried every second; meanwhile the
+data is kept in memory, and past MAX_PENDING (4 MiB) stdin is no longer
+read (back-pressure on the writer instead of loss).
 
 Details:
 - LINEMAX counts input bytes (stamp and prefix not included); a longer line
