@@ -17,7 +17,8 @@ from typing import Dict, List, Optional
 
 # The child: makes N orphans (each a grandchild whose parent exits at once),
 # then watches the namespace's /proc until no zombie is left; writes
-# "ms leaked" to OUT and exits 42.
+# "total_ms tail_ms leaked" to OUT (tail: from the last orphan made until no
+# zombie was left; leaked: zombies still there 5 s after the storm) and exits 42.
 STORM = r'''
 import os, sys, time
 n, out = int(sys.argv[1]), sys.argv[2]
@@ -28,21 +29,25 @@ for _ in range(n):
             os._exit(0)
         os._exit(0)
     os.wait()
+t1 = time.monotonic()
 def zombies():
     z = 0
     for d in os.listdir("/proc"):
         if d.isdigit():
             try:
-                if open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()[0] == "Z":
-                    z += 1
+                with open("/proc/%s/stat" % d) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        z += 1
             except OSError:
                 pass
     return z
 left = zombies()
-while left and time.monotonic() - t0 < 5:
+while left and time.monotonic() - t1 < 5:
     time.sleep(0.001)
     left = zombies()
-open(out, "w").write("%.3f %d" % ((time.monotonic() - t0) * 1000, left))
+t2 = time.monotonic()
+with open(out, "w") as f:
+    f.write("%.3f %.3f %d" % ((t2 - t0) * 1000, (t2 - t1) * 1000, left))
 sys.exit(42)
 '''
 
@@ -67,8 +72,8 @@ class Init:
         self.work = work
 
     @classmethod
-    def available(cls) -> bool:
-        return all(shutil.which(c) for c in cls.needs)
+    def missing(cls) -> List[str]:
+        return [c for c in cls.needs if not shutil.which(c)]
 
     def argv(self, child: List[str]) -> List[str]:
         raise NotImplementedError
@@ -145,13 +150,17 @@ def storm(init: Init, orphans: int) -> Dict[str, float]:
     if os.path.exists(out):
         os.unlink(out)
     p = subprocess.Popen(NS + init.argv([sys.executable, script, str(orphans), out]),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=init.work)
     try:
         code = p.wait(60)
     finally:
         _kill(p)
-    ms, leaked = open(out).read().split() if os.path.exists(out) else ("nan", "-1")
-    return {"reap_ms": float(ms), "zombies_leaked": int(leaked), "exit_code_child_42": code}
+    if not os.path.exists(out):   # the child never finished its count
+        return {"storm_ms": None, "reap_ms": None, "zombies_leaked": None, "exit_code_child_42": code}
+    with open(out) as f:
+        total, tail, leaked = f.read().split()
+    return {"storm_ms": float(total), "reap_ms": float(tail), "zombies_leaked": int(leaked),
+            "exit_code_child_42": code}
 
 
 def term(init: Init) -> Dict[str, float]:
@@ -163,12 +172,16 @@ def term(init: Init) -> Dict[str, float]:
         if os.path.exists(fn):
             os.unlink(fn)
     p = subprocess.Popen(NS + init.argv([sys.executable, script, out]),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=init.work)
     try:
         pid1 = _ns_pid1(p)
+        if pid1 is None:
+            raise RuntimeError("no PID 1 appeared in the namespace")
         deadline = time.monotonic() + 10
         while not os.path.exists(out + ".ready") and time.monotonic() < deadline:
             time.sleep(0.001)
+        if not os.path.exists(out + ".ready"):
+            raise RuntimeError("the child never started")
         t0 = time.time()
         os.kill(pid1, signal.SIGTERM)
         p.wait(30)

@@ -1,14 +1,15 @@
 """pysix's benchmarks: pysix and its peers side by side, interleaved, in one run.
 
-    python bench/run.py [--quick] [--repeats R] [--only boot,restart,...] [--json FILE]
+    python bench/run.py [--quick] [--repeats R] [--only boot,restart,...] [--json FILE] [--workdir DIR]
 
 Prints one markdown table per metric (min, median, max, ratio of each
-median to s6's) and writes everything as JSON. Peers that are not
-installed are skipped and said so. See bench/README.md.
+median to s6's) and the issue's targets, and writes everything as JSON.
+Peers that are not installed are skipped and said so. See bench/README.md.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -18,69 +19,112 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List
+import traceback
+from typing import Callable, Dict, List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-# Run the working tree's commands (tox installs the package too).
-os.environ["PATH"] = os.path.join(ROOT, "bin") + os.pathsep + os.environ.get("PATH", "")
+# The working tree's commands first, run by this very interpreter (`#!/usr/bin/env python3`
+# would otherwise find a shim such as pyenv's, which adds tens of ms per command).
+os.environ["PATH"] = os.pathsep.join([os.path.join(ROOT, "bin"), os.path.dirname(sys.executable),
+                                      os.environ.get("PATH", "")])
 os.environ["PYTHONPATH"] = ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
+# An installed package has its bytecode cached; let pysix's commands cache theirs too.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-import bench_log  # noqa: E402
 import pid1  # noqa: E402
+import procs  # noqa: E402
+import targets  # noqa: E402
 from systems import TREES, System, wait_until  # noqa: E402
 
 METRICS = ("boot", "restart", "stop", "memory", "idle", "control", "pid1", "logging")
+QUICK_SKIPS = ("restart",)   # slow whatever N is: every peer waits 1 s before respawning a young service
 
 
 def pss_kib(pids: List[int]) -> int:
     total = 0
     for p in pids:
         try:
-            for line in open("/proc/%d/smaps_rollup" % p):
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
         except OSError:
             pass
     return total
 
 
 def cswitch_cpu(pids: List[int]):
-    cs = cpu = 0
+    """Context switches (voluntary + not) and user+system CPU ms, summed over pids."""
+    cs, cpu = 0, 0.0
     tck = os.sysconf("SC_CLK_TCK")
     for p in pids:
         try:
-            for line in open("/proc/%d/status" % p):
-                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                    cs += int(line.split()[1])
-            f = open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()
-            cpu += (int(f[11]) + int(f[12])) * 1000.0 / tck
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        cs += int(line.split()[1])
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) * 1000.0 / tck
         except OSError:
             pass
     return cs, cpu
 
 
+def pid_namespaces_work() -> Optional[str]:
+    """None if `unshare --pid --fork --mount-proc` works here, else why not."""
+    if not shutil.which("unshare"):
+        return "unshare not installed"
+    try:
+        r = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                           capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "unshare failed: %s" % e
+    return None if r.returncode == 0 else "unshare --pid failed: %s" % (r.stderr.strip() or r.returncode)
+
+
 class Bench:
-    def __init__(self, work: str, quick: bool, repeats: int) -> None:
+    def __init__(self, work: str, quick: bool, repeats: int, only_systems: Optional[List[str]] = None) -> None:
         self.work = work
         self.quick = quick
         self.repeats = repeats
         self.results: Dict[str, Dict[str, List[float]]] = {}
         self.units: Dict[str, str] = {}
-        self.systems = [cls(os.path.join(work, cls.name)) for cls in TREES if cls.available()]
-        self.skipped = [cls.name for cls in TREES if not cls.available()]
+        self.errors: List[str] = []
+        self.skipped: Dict[str, str] = {}
+        self.elapsed: Dict[str, float] = {}   # seconds per metric family
+        self.systems = []
+        self.only_systems = only_systems
+        for cls in TREES:
+            missing = cls.missing()
+            if only_systems and cls.name not in only_systems:
+                self.skipped[cls.name] = "not in --systems"
+            elif missing:
+                self.skipped[cls.name] = "not found on PATH: " + ", ".join(missing)
+            else:
+                self.systems.append(cls(os.path.join(work, cls.name)))
 
     def record(self, metric: str, system: str, value: float, unit: str) -> None:
         self.results.setdefault(metric, {}).setdefault(system, []).append(value)
         self.units[metric] = unit
 
-    def each(self, fn: Callable[[System], None]) -> None:
-        """Interleave: every system once per repeat (A B C A B C ...)."""
+    def guarded(self, what: str, name: str, fn: Callable[[], None]) -> None:
+        """A failure of one system in one run is reported, and the others go on."""
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - report anything, keep measuring the others
+            self.errors.append("%s, %s: %s: %s" % (what, name, type(e).__name__, e))
+            if os.environ.get("PYSIX_BENCH_DEBUG"):
+                traceback.print_exc()
+
+    def each(self, what: str, fn: Callable[[System], None]) -> None:
+        """Interleave: every system once per repeat (A B C A B C ...), each cleaned up after."""
         for _ in range(self.repeats):
             for s in self.systems:
                 try:
-                    fn(s)
+                    self.guarded(what, s.name, lambda: fn(s))
                 finally:
                     s.kill_all()
 
@@ -90,27 +134,30 @@ class Bench:
         t0 = time.perf_counter()
         s.start()
         if not wait_until(lambda: len(s.started_names()) >= n, 30):
-            raise RuntimeError("%s: only %d of %d services started" % (s.name, len(s.started_names()), n))
+            raise RuntimeError("only %d of %d services started in 30 s" % (len(s.started_names()), n))
         return (time.perf_counter() - t0) * 1000
 
     def boot(self) -> None:
-        for n in ((1, 10) if self.quick else (1, 50, 200)):
-            self.each(lambda s: self.record("boot N=%d" % n, s.name, self.boot_up(s, n), "ms"))
+        for n in ((5,) if self.quick else (1, 50, 200)):
+            self.each("boot N=%d" % n, lambda s: self.record("boot N=%d" % n, s.name, self.boot_up(s, n), "ms"))
 
     def restart(self) -> None:
+        up = 0.2 if self.quick else 1.6
+
         def one(s: System) -> None:
             self.boot_up(s, 1)
-            time.sleep(0.2 if self.quick else 1.6)
+            time.sleep(up)
             before = set(s.markers())
             pid = s.service_pids()[0]
             t0 = time.perf_counter()
             os.kill(pid, signal.SIGKILL)
-            if wait_until(lambda: set(s.markers()) - before, 10, 0.0002):
-                self.record("restart after SIGKILL", s.name, (time.perf_counter() - t0) * 1000, "ms")
-        self.each(one)
+            if not wait_until(lambda: set(s.markers()) - before, 10, 0.0002):
+                raise RuntimeError("no new incarnation within 10 s of the SIGKILL")
+            self.record("restart after SIGKILL (up %.1f s)" % up, s.name, (time.perf_counter() - t0) * 1000, "ms")
+        self.each("restart", one)
 
     def stop(self) -> None:
-        for n in ((10,) if self.quick else (50, 200)):
+        for n in ((5,) if self.quick else (50, 200)):
             def one(s: System) -> None:
                 self.boot_up(s, n)
                 time.sleep(0.3)
@@ -118,139 +165,236 @@ class Bench:
                 t0 = time.perf_counter()
                 s.stop()
                 s.proc.wait(60)
-                wait_until(lambda: not any(_alive(p) for p in pids), 30)
+                if not wait_until(lambda: not any(procs.alive(p) for p in pids), 30):
+                    raise RuntimeError("root exited, services still alive 30 s later")
                 self.record("stop-all N=%d" % n, s.name, (time.perf_counter() - t0) * 1000, "ms")
-            self.each(one)
+            self.each("stop-all N=%d" % n, one)
 
     def memory(self) -> None:
-        sizes = (1, 10) if self.quick else (1, 50, 200)
+        sizes = (1, 5) if self.quick else (1, 50, 200)
         for n in sizes:
             def one(s: System) -> None:
                 self.boot_up(s, n)
-                time.sleep(0.5)
+                time.sleep(0.2 if self.quick else 0.5)
                 self.record("PSS N=%d" % n, s.name, pss_kib(s.supervision_pids()), "KiB")
-            self.each(one)
-        lo, hi = sizes[0], sizes[-1]
+            self.each("PSS N=%d" % n, one)
+        lo, hi = sizes[-2], sizes[-1]   # the cost of each service past the first lo
         for name, vals in self.results.get("PSS N=%d" % hi, {}).items():
-            base = statistics.median(self.results["PSS N=%d" % lo][name])
-            self.record("PSS per extra service", name, (statistics.median(vals) - base) / (hi - lo), "KiB")
+            if name in self.results.get("PSS N=%d" % lo, {}):
+                base = statistics.median(self.results["PSS N=%d" % lo][name])
+                self.record("PSS per extra service (N=%d..%d)" % (lo, hi), name,
+                            (statistics.median(vals) - base) / (hi - lo), "KiB")
 
     def idle(self) -> None:
-        n, window = (10, 1.0) if self.quick else (50, 10.0)
+        n, window = (5, 1.0) if self.quick else (50, 10.0)
 
         def one(s: System) -> None:
             self.boot_up(s, n)
-            time.sleep(1.0)
+            time.sleep(0.3 if self.quick else 1.0)   # let start-up settle
             pids = s.supervision_pids()
             cs0, cpu0 = cswitch_cpu(pids)
             time.sleep(window)
             cs1, cpu1 = cswitch_cpu(pids)
-            self.record("idle context switches per %gs N=%d" % (window, n), s.name, cs1 - cs0, "switches")
-            self.record("idle CPU per %gs N=%d" % (window, n), s.name, cpu1 - cpu0, "ms")
-        self.each(one)
+            self.record("idle context switches per %g s, N=%d" % (window, n), s.name, cs1 - cs0, "switches")
+            self.record("idle CPU per %g s, N=%d" % (window, n), s.name, cpu1 - cpu0, "ms")
+        self.each("idle", one)
 
     def control(self) -> None:
         def one(s: System) -> None:
             self.boot_up(s, 1)
             time.sleep(0.3)
             t0 = time.perf_counter()
-            r1 = subprocess.run(s.down_wait(0), capture_output=True, timeout=30)
-            r2 = subprocess.run(s.up_wait(0), capture_output=True, timeout=30)
+            r1 = subprocess.run(s.down_wait(0), capture_output=True, text=True, timeout=30)
+            r2 = subprocess.run(s.up_wait(0), capture_output=True, text=True, timeout=30)
             t1 = time.perf_counter()
-            if r1.returncode == 0 and r2.returncode == 0:
-                self.record("control down+up (own CLI)", s.name, (t1 - t0) * 1000, "ms")
+            for r in (r1, r2):
+                if r.returncode != 0:
+                    raise RuntimeError("%s exited %d: %s" % (" ".join(r.args), r.returncode, r.stderr.strip()[-300:]))
+            self.record("control down+up (own CLI)", s.name, (t1 - t0) * 1000, "ms")
             t0 = time.perf_counter()
-            subprocess.run(s.status(0), capture_output=True, timeout=30)
-            self.record("status query (own CLI)", s.name, (time.perf_counter() - t0) * 1000, "ms")
-        self.each(one)
+            r = subprocess.run(s.status(0), capture_output=True, text=True, timeout=30)
+            t1 = time.perf_counter()
+            if r.returncode != 0:
+                raise RuntimeError("%s exited %d: %s" % (" ".join(r.args), r.returncode, r.stderr.strip()[-300:]))
+            self.record("status query (own CLI)", s.name, (t1 - t0) * 1000, "ms")
+        self.each("control", one)
 
     # PID 1 ------------------------------------------------------------------------
     def pid1(self) -> None:
-        inits = [cls(os.path.join(self.work, "pid1-" + cls.name)) for cls in pid1.INITS if cls.available()]
-        self.skipped += ["%s (PID 1)" % cls.name for cls in pid1.INITS if not cls.available()]
+        why = pid_namespaces_work()
+        if why:
+            self.skipped["PID 1 metrics"] = why
+            return
+        inits = []
+        for cls in pid1.INITS:
+            missing = cls.missing()
+            if self.only_systems and cls.name not in self.only_systems:
+                self.skipped["%s (PID 1)" % cls.name] = "not in --systems"
+            elif missing:
+                self.skipped["%s (PID 1)" % cls.name] = "not found on PATH: " + ", ".join(missing)
+            else:
+                inits.append(cls(os.path.join(self.work, "pid1-" + cls.name)))
         orphans = 100 if self.quick else 1000
         for _ in range(self.repeats):
             for init in inits:
                 os.makedirs(init.work, exist_ok=True)
-                r = pid1.storm(init, orphans)
-                self.record("PID 1: time to reap %d orphans" % orphans, init.name, r["reap_ms"], "ms")
-                self.record("PID 1: zombies leaked", init.name, r["zombies_leaked"], "zombies")
-                self.record("PID 1: exit code when child exits 42", init.name, r["exit_code_child_42"], "code")
-                t = pid1.term(init)
-                self.record("PID 1: SIGTERM until child got it", init.name, t["term_to_child_ms"], "ms")
-                self.record("PID 1: SIGTERM until PID 1 exited", init.name, t["term_to_exit_ms"], "ms")
+
+                def storm(init=init) -> None:
+                    r = pid1.storm(init, orphans)
+                    self.record("PID 1: exit code when child exits 42", init.name, r["exit_code_child_42"], "code")
+                    if r["reap_ms"] is None:
+                        raise RuntimeError("the storm's child wrote no result (PID 1 exited %s)" % r["exit_code_child_42"])
+                    self.record("PID 1: %d orphans, from the first fork until no zombie" % orphans, init.name,
+                                r["storm_ms"], "ms")
+                    self.record("PID 1: %d orphans, from the last fork until no zombie" % orphans, init.name,
+                                r["reap_ms"], "ms")
+                    self.record("PID 1: zombies leaked", init.name, r["zombies_leaked"], "zombies")
+
+                def term(init=init) -> None:
+                    t = pid1.term(init)
+                    self.record("PID 1: SIGTERM until child got it", init.name, t["term_to_child_ms"], "ms")
+                    self.record("PID 1: SIGTERM until PID 1 exited", init.name, t["term_to_exit_ms"], "ms")
+                self.guarded("PID 1 storm", init.name, storm)
+                self.guarded("PID 1 SIGTERM", init.name, term)
+                procs.kill(procs.under(init.work))
+                procs.reap()
 
     def logging(self) -> None:
+        try:
+            bench_log = importlib.import_module("bench_log")
+        except ImportError as e:
+            self.skipped["logging"] = "bench/bench_log.py not importable: %s" % e
+            return
+        for cmd, name in (("pysix-log", "pysix"), ("s6-log", "s6")):
+            if not shutil.which(cmd):
+                self.skipped["%s (logging)" % name] = "%s not found on PATH" % cmd
         lines = 20000 if self.quick else 200000
-        for name, vals in bench_log.run(os.path.join(self.work, "log"), lines, self.repeats).items():
-            for v in vals:
-                self.record("logging (ISO stamps, rotating)", name, v, "lines/s")
-        if not shutil.which("s6-log"):
-            self.skipped.append("s6-log")
+        metric = "logging (stamped, rotating)"
+        try:
+            out = bench_log.run(os.path.join(self.work, "log"), lines, self.repeats)
+        except TypeError:   # the interface first planned: run(lines, repeats) -> {"metric":, "rows": [...]}
+            out = bench_log.run(lines=lines, repeats=self.repeats)
+        if isinstance(out, dict) and "rows" in out:
+            for row in out["rows"]:
+                for v in row.get("values", [row.get("median")]):
+                    self.record(metric, row["system"], v, row.get("unit", "lines/s"))
+        else:
+            for name, vals in out.items():
+                for v in vals:
+                    self.record(metric, name, v, "lines/s")
 
     # output ---------------------------------------------------------------------
+    def ratio(self, metric: str, name: str) -> Optional[float]:
+        per = self.results[metric]
+        if "s6" not in per:
+            return None
+        base = statistics.median(per["s6"])
+        return statistics.median(per[name]) / base if base else None
+
     def table(self) -> str:
         out = []
         for metric, per in self.results.items():
-            base = statistics.median(per["s6"]) if "s6" in per else None
-            out.append("\n### %s (%s)\n" % (metric, self.units[metric]))
-            out.append("| system | min | median | max | ratio to s6 |")
-            out.append("| --- | ---: | ---: | ---: | ---: |")
+            out.append("\n### %s\n" % metric)
+            out.append("| system | min | median | max | unit | ratio to s6 |")
+            out.append("| --- | ---: | ---: | ---: | --- | ---: |")
             for name, vals in per.items():
-                med = statistics.median(vals)
-                ratio = "%.2fx" % (med / base) if base else "-"
-                out.append("| %s | %s | %s | %s | %s |" % (name, _f(min(vals)), _f(med), _f(max(vals)), ratio))
+                r = self.ratio(metric, name)
+                out.append("| %s | %s | %s | %s | %s | %s |" % (
+                    name, _f(min(vals)), _f(statistics.median(vals)), _f(max(vals)), self.units[metric],
+                    "%.2fx" % r if r is not None else "-"))
         return "\n".join(out)
 
     def as_json(self) -> dict:
-        return {"quick": self.quick, "repeats": self.repeats, "skipped": self.skipped, "metrics": {
-            m: {"unit": self.units[m], "systems": {n: {"values": v, "min": min(v), "median": statistics.median(v),
-                                                      "max": max(v)} for n, v in per.items()}}
-            for m, per in self.results.items()}}
+        return {
+            "quick": self.quick, "repeats": self.repeats,
+            "systems": [s.name for s in self.systems], "skipped": self.skipped, "errors": self.errors,
+            "metrics": {m: {"unit": self.units[m], "systems": {
+                n: {"values": v, "min": min(v), "median": statistics.median(v), "max": max(v),
+                    "ratio_to_s6": self.ratio(m, n)} for n, v in per.items()}}
+                for m, per in self.results.items()},
+            "targets": targets.check(self.results), "elapsed_s": self.elapsed,
+        }
 
 
 def _f(v: float) -> str:
-    return "%.1f" % v if abs(v) < 1000 else "%.0f" % v
+    if v != v:
+        return "nan"
+    return "%.2f" % v if abs(v) < 10 else "%.1f" % v if abs(v) < 1000 else "%.0f" % v
 
 
-def _alive(pid: int) -> bool:
-    try:
-        st = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0]
-        return st != "Z"
-    except OSError:
-        return False
-
-
-def main() -> int:
+def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
-    ap.add_argument("--repeats", type=int, default=None)
-    ap.add_argument("--only", default=",".join(METRICS))
-    ap.add_argument("--json", default=os.path.join(HERE, "results.json"))
-    args = ap.parse_args()
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, 1 repeat, 1 s idle window (the smoke test)")
+    ap.add_argument("--repeats", type=int, default=None, help="runs per system per metric (default 5, quick 1)")
+    ap.add_argument("--only", default=",".join(METRICS), help="comma-separated: " + ",".join(METRICS))
+    ap.add_argument("--json", default=os.path.join(HERE, "results.json"), help="where to write the results")
+    ap.add_argument("--systems", default=None,
+                    help="comma-separated subset of pysix,s6,runit,supervisord,tini,dumb-init (default: all found)")
+    ap.add_argument("--workdir", default=None, help="where work dirs go (default: /dev/shm, a tmpfs)")
+    args = ap.parse_args(argv)
     only = [m for m in args.only.split(",") if m]
+    quick_skipped = [m for m in QUICK_SKIPS if args.quick and args.only == ap.get_default("only")]
+    only = [m for m in only if m not in quick_skipped]
     bad = [m for m in only if m not in METRICS]
     if bad:
         ap.error("unknown metric %s (known: %s)" % (", ".join(bad), ", ".join(METRICS)))
-    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    base = args.workdir or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
+    procs.become_subreaper()   # nothing we start may escape to the host's init
     work = tempfile.mkdtemp(prefix="pysix-bench-", dir=base)
-    b = Bench(work, args.quick, args.repeats or (1 if args.quick else 5))
+    os.chmod(work, 0o755)
+    b = Bench(work, args.quick, args.repeats or (1 if args.quick else 5),
+              [x for x in args.systems.split(",") if x] if args.systems else None)
+    for m in quick_skipped:
+        b.skipped[m] = "slow; not part of --quick unless named in --only"
+    t_start = time.monotonic()
+    # SIGTERM/SIGINT to the runner: clean up as on any error.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         for m in only:
-            getattr(b, m)()
+            t0 = time.monotonic()
+            b.guarded(m, "suite", getattr(b, m))
+            b.elapsed[m] = round(time.monotonic() - t0, 1)
     finally:
         for s in b.systems:
             s.kill_all()
+        left = procs.kill_everything(work)
         shutil.rmtree(work, ignore_errors=True)
-    print("# pysix benchmarks (%s, %d repeats, work dirs on %s)" % (
-        "quick" if args.quick else "full", b.repeats, base or "disk"))
-    if b.skipped:
-        print("\nskipped (not installed): %s" % ", ".join(sorted(set(b.skipped))))
+    fs = _fstype(base or tempfile.gettempdir())
+    data = b.as_json()
+    data["workdir_fs"] = fs
+    data["leftover_processes"] = left
+    with open(args.json, "w") as f:   # first, so a closed stdout cannot lose it
+        json.dump(data, f, indent=1)
+    print("# pysix benchmarks (%s, %d repeat%s, work dirs on %s [%s], %.0f s)" % (
+        "quick" if args.quick else "full", b.repeats, "" if b.repeats == 1 else "s",
+        base or tempfile.gettempdir(), fs, time.monotonic() - t_start))
+    print("\nmeasured: %s" % ", ".join(s.name for s in b.systems))
+    for name, why in b.skipped.items():
+        print("skipped: %s (%s)" % (name, why))
+    for e in b.errors:
+        print("ERROR: %s" % e)
+    if left:
+        print("ERROR: processes still alive after clean-up: %s" % left)
     print(b.table())
-    with open(args.json, "w") as f:
-        json.dump(b.as_json(), f, indent=1)
+    print("\n" + targets.table(data["targets"]))
     print("\nJSON written to %s" % args.json)
-    return 0
+    return 1 if left else 0
+
+
+def _fstype(path: str) -> str:
+    """The file system type of the mount holding path (from /proc/self/mounts)."""
+    best, fs = "", "?"
+    path = os.path.realpath(path)
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                parts = line.split()
+                mnt = parts[1]
+                if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                    best, fs = mnt, parts[2]
+    except OSError:
+        pass
+    return fs
 
 
 if __name__ == "__main__":
