@@ -352,8 +352,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         for m in only:
             t0 = time.monotonic()
+            print("[bench] %s ..." % m, file=sys.stderr, flush=True)
             b.guarded(m, "suite", getattr(b, m))
             b.elapsed[m] = round(time.monotonic() - t0, 1)
+            print("[bench] %s done in %.1f s" % (m, b.elapsed[m]), file=sys.stderr, flush=True)
     finally:
         for s in b.systems:
             s.kill_all()
