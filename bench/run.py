@@ -301,7 +301,7 @@ class Bench:
                 r = self.ratio(metric, name)
                 out.append("| %s | %s | %s | %s | %s | %s |" % (
                     name, _f(min(vals)), _f(statistics.median(vals)), _f(max(vals)), self.units[metric],
-                    "%.2fx" % r if r is not None else "-"))
+                    ("%.2fx" if r >= 0.1 else "%.4fx") % r if r is not None else "-"))
         return "\n".join(out)
 
     def as_json(self) -> dict:
