@@ -15,6 +15,8 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+import procs
+
 # The child: makes N orphans (each a grandchild whose parent exits at once),
 # then watches the namespace's /proc until no zombie is left; writes
 # "total_ms tail_ms leaked" to OUT (tail: from the last orphan made until no
@@ -184,7 +186,8 @@ def term(init: Init) -> Dict[str, float]:
             raise RuntimeError("the child never started")
         t0 = time.time()
         os.kill(pid1, signal.SIGTERM)
-        p.wait(30)
+        if not procs.wait_exit(p, 30):
+            raise RuntimeError("PID 1 did not exit within 30 s of SIGTERM")
         t_exit = time.time()
         got = float(open(out).read()) if os.path.exists(out) else float("nan")
     finally:
@@ -193,10 +196,13 @@ def term(init: Init) -> Dict[str, float]:
 
 
 def _kill(p: subprocess.Popen) -> None:
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except OSError:
-        pass
+    """Kill unshare's group if it still runs (once reaped, its pid may be someone else's;
+    the namespace's processes die with its PID 1)."""
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
     try:
         p.wait(5)
     except subprocess.TimeoutExpired:

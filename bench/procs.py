@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
+import subprocess
+import threading
 import time
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -130,3 +133,43 @@ def kill_everything(work: str, timeout: float = 5.0) -> List[int]:
         if time.monotonic() > deadline:
             return left
         time.sleep(0.01)
+
+
+def wait_exit(p: subprocess.Popen, timeout: float) -> bool:
+    """Wait for p to exit, waking the moment it does (a pidfd; Popen.wait(timeout)
+    sleeps in steps growing to 50 ms, which would quantise the timings); reap it."""
+    if p.poll() is not None:
+        return True
+    try:
+        fd = os.pidfd_open(p.pid)
+    except (AttributeError, OSError):
+        fd = -1
+    if fd >= 0:
+        try:
+            select.select([fd], [], [], timeout)
+        finally:
+            os.close(fd)
+    else:
+        deadline = time.monotonic() + timeout
+        while p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.0002)
+    try:
+        p.wait(0)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def run_timed(argv: List[str], timeout: float) -> Tuple[int, str, float]:
+    """Run argv to its end: (exit code, stderr, ms). Waits without polling (communicate()
+    with a timeout would poll); a timer kills it after timeout."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    timer = threading.Timer(timeout, p.kill)
+    timer.start()
+    try:
+        _, err = p.communicate()
+    finally:
+        timer.cancel()
+    return p.returncode, err, (time.perf_counter() - t0) * 1000

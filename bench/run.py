@@ -149,6 +149,8 @@ class Bench:
             time.sleep(up)
             before = set(s.markers())
             pid = s.service_pids()[0]
+            if pid not in procs.descendants(s.proc.pid):
+                raise RuntimeError("the service (pid %d) is not running under the root" % pid)
             t0 = time.perf_counter()
             os.kill(pid, signal.SIGKILL)
             if not wait_until(lambda: set(s.markers()) - before, 10, 0.0002):
@@ -164,7 +166,8 @@ class Bench:
                 pids = s.service_pids()
                 t0 = time.perf_counter()
                 s.stop()
-                s.proc.wait(60)
+                if not procs.wait_exit(s.proc, 60):
+                    raise RuntimeError("the root did not exit within 60 s")
                 if not wait_until(lambda: not any(procs.alive(p) for p in pids), 30):
                     raise RuntimeError("root exited, services still alive 30 s later")
                 self.record("stop-all N=%d" % n, s.name, (time.perf_counter() - t0) * 1000, "ms")
@@ -203,20 +206,16 @@ class Bench:
         def one(s: System) -> None:
             self.boot_up(s, 1)
             time.sleep(0.3)
-            t0 = time.perf_counter()
-            r1 = subprocess.run(s.down_wait(0), capture_output=True, text=True, timeout=30)
-            r2 = subprocess.run(s.up_wait(0), capture_output=True, text=True, timeout=30)
-            t1 = time.perf_counter()
-            for r in (r1, r2):
-                if r.returncode != 0:
-                    raise RuntimeError("%s exited %d: %s" % (" ".join(r.args), r.returncode, r.stderr.strip()[-300:]))
-            self.record("control down+up (own CLI)", s.name, (t1 - t0) * 1000, "ms")
-            t0 = time.perf_counter()
-            r = subprocess.run(s.status(0), capture_output=True, text=True, timeout=30)
-            t1 = time.perf_counter()
-            if r.returncode != 0:
-                raise RuntimeError("%s exited %d: %s" % (" ".join(r.args), r.returncode, r.stderr.strip()[-300:]))
-            self.record("status query (own CLI)", s.name, (t1 - t0) * 1000, "ms")
+            c1, e1, ms1 = procs.run_timed(s.down_wait(0), 30)
+            c2, e2, ms2 = procs.run_timed(s.up_wait(0), 30)
+            for argv, c, e in ((s.down_wait(0), c1, e1), (s.up_wait(0), c2, e2)):
+                if c != 0:
+                    raise RuntimeError("%s exited %d: %s" % (" ".join(argv), c, e.strip()[-300:]))
+            self.record("control down+up (own CLI)", s.name, ms1 + ms2, "ms")
+            c, e, ms = procs.run_timed(s.status(0), 30)
+            if c != 0:
+                raise RuntimeError("%s exited %d: %s" % (" ".join(s.status(0)), c, e.strip()[-300:]))
+            self.record("status query (own CLI)", s.name, ms, "ms")
         self.each("control", one)
 
     # PID 1 ------------------------------------------------------------------------

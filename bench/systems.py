@@ -80,11 +80,12 @@ class System:
             self.proc.send_signal(self.stop_signal())
 
     def kill_all(self) -> None:
-        """Clean-up after a metric, whatever happened: the root's whole tree, every
-        service that ever marked its start, anything still living under the work dir."""
-        pids = set(self.service_pids()) | set(procs.under(self.work))
-        if self.proc is not None:
-            pids |= set(procs.descendants(self.proc.pid))
+        """Clean-up after a metric, whatever happened: the root's whole tree, the services
+        and supervisors that left it, anything still living under the work dir."""
+        # One system runs at a time, so all our descendants are its (we are a subreaper:
+        # escaped services come back to us) and so is what runs in its work dir. Never a
+        # pid from a marker or a reaped root as such: pids are reused (pid_max may be 32768).
+        pids = set(procs.descendants(os.getpid())[1:]) | set(procs.under(self.work))
         procs.kill(pids)
         if self.proc is not None:
             try:
