@@ -18,11 +18,12 @@ _FLOCK = struct.Struct("@hhqqixxxx")
 def lock_held(path: str) -> bool:
     """True if some process holds a lock on `path`; False if free or absent.
 
-    OSError for anything else (the s6 clients exit 111 then).
+    OSError for anything else, ENOTDIR included (an SD that is a file):
+    s6-svok and s6-svstat exit 111 then, only ENOENT means "not running".
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (FileNotFoundError, NotADirectoryError):
+    except FileNotFoundError:
         return False
     try:
         probe = _FLOCK.pack(fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)

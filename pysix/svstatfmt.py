@@ -35,6 +35,21 @@ def _age(now: int, stamp: int, clamp: bool) -> int:
     return (now - stamp) // 1_000_000_000
 
 
+def _age_s6(now: int, stamp: int, clamp: bool) -> int:
+    """As s6-svstat prints it: a future readystamp wraps as an unsigned 64-bit."""
+    return _age(now, stamp, clamp) % (1 << 64)
+
+
+def _killed(wstat: int) -> int:
+    """Signal number if WIFSIGNALED, else 0 (0x7f is the 'stopped' pattern, not a signal)."""
+    sig = wstat & 0x7F
+    return 0 if sig == 0x7F else sig
+
+
+def _exited(wstat: int) -> bool:
+    return wstat & 0x7F == 0
+
+
 def human(st: Status, normally_up: bool, now: int, numeric: bool = False) -> str:
     if st.up:
         out = "up (pid %d) %d seconds" % (st.pid, _age(now, st.stamp, True))
@@ -45,17 +60,18 @@ def human(st: Status, normally_up: bool, now: int, numeric: bool = False) -> str
         if not st.wantup:
             out += ", want down"
     else:
-        if st.signal:
-            what = "signal %s" % (st.signal if numeric else signal_name(st.signal))
+        sig = _killed(st.wstat)
+        if sig:
+            what = "signal %s" % (sig if numeric else signal_name(sig))
         else:
-            what = "exitcode %d" % st.exitcode
+            what = "exitcode %d" % ((st.wstat >> 8) & 0xFF)
         out = "down (%s) %d seconds" % (what, _age(now, st.stamp, True))
         if normally_up:
             out += ", normally up"
         if st.wantup:
             out += ", want up"
     if st.ready:
-        out += ", ready %d seconds" % _age(now, st.readystamp, False)
+        out += ", ready %d seconds" % _age_s6(now, st.readystamp, False)
     return out
 
 
@@ -73,20 +89,21 @@ def field(name: str, st: Status, normally_up: bool, now: int) -> str:
         return _b(st.paused)
     if name == "pid":
         return str(st.pid) if st.up else "-1"
+    sig = _killed(st.wstat)
     if name == "exitcode":
-        return str(st.exitcode) if down and not st.signal else "-1"
+        return str((st.wstat >> 8) & 0xFF) if down and _exited(st.wstat) else "-1"
     if name == "signal":
-        return signal_name(st.signal) if down and st.signal else "NA"
+        return signal_name(sig) if down and sig else "NA"
     if name == "signum":
-        return str(st.signal) if down and st.signal else "-1"
+        return str(sig) if down and sig else "-1"
     if name == "updownsince":
-        return tain_label(st.stamp)
+        return tain_label(min(st.stamp, now))   # s6 replaces a future stamp by now
     if name == "readysince":
         return tain_label(st.readystamp)
     if name == "updownfor":
         return str(_age(now, st.stamp, True))
     if name == "readyfor":
-        return str(_age(now, st.readystamp, False))
+        return str(_age_s6(now, st.readystamp, False))
     raise ValueError(name)
 
 
@@ -121,9 +138,9 @@ def as_dict(path: str, st: Optional[Status], supervised: bool, normally_up: bool
             "updown_for": _age(now, st.stamp, True),
             "ready_since": st.readystamp / 1e9, "ready_since_tai64n": tain_label(st.readystamp),
             "ready_for": _age(now, st.readystamp, False),
-            "exitcode": st.exitcode if not st.up and not st.signal else None,
-            "signal": signal_name(st.signal) if not st.up and st.signal else None,
-            "signum": st.signal if not st.up and st.signal else None,
+            "exitcode": (st.wstat >> 8) & 0xFF if not st.up and _exited(st.wstat) else None,
+            "signal": signal_name(_killed(st.wstat)) if not st.up and _killed(st.wstat) else None,
+            "signum": _killed(st.wstat) if not st.up and _killed(st.wstat) else None,
             "wstat": st.wstat,
         })
     if ps is not None:
