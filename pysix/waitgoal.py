@@ -1,9 +1,9 @@
 """Waiting for services to reach a state, as s6-svwait / s6-svlisten1 2.11 do.
 
-`Goal` is the pure per-service state machine fed with event letters;
-`wait()` subscribes to each service's `event/` first, reads the status files
-second (so nothing is missed), runs an optional action (s6-svc's letters),
-and waits with a deadline.
+`Waiter` is the pure state machine over all the services of one wait, fed
+with event letters; `wait()` subscribes to each service's `event/` first,
+reads the status files second (so nothing is missed), runs an optional
+action (s6-svc's letters), and waits with a deadline.
 """
 from __future__ import annotations
 
@@ -18,63 +18,85 @@ from .status import Status, unpack_status
 TIMEOUT = -1
 
 
-class Goal:
-    """One service's progress towards `want` (u, U, d, D, r or R).
+class Waiter:
+    """Progress of n services towards `want` (u, U, d, D, r or R).
 
-    `strict_down`: for r/R, first wait for down-and-ready (s6-svlisten1),
-    not just down (s6-svwait).
+    As s6 2.11: `u`/`U`/`d`/`D` letters set (up, ready); `O` while waiting
+    for up and `x` anywhere short of the goal count one failure and make that
+    service count as arrived. `r`/`R` first wait until ALL services are down
+    at once (even with `any_mode`, as s6-svwait does), then for up (`R`:
+    and ready). `strict_down` (s6-svlisten1, i.e. s6-svc -wr/-wR with
+    letters): that first phase wants down-and-ready.
+
+    Unlike s6, the goal is checked after every letter, not once per read, so
+    a quick `dDu` in one read still counts as "was down". A service whose
+    supervisor exited (`x`) stays arrived through both phases of r/R; s6
+    would wait for it until the timeout.
     """
 
-    def __init__(self, want: str, st: Status, strict_down: bool = False) -> None:
+    def __init__(self, want: str, statuses: List[Status], any_mode: bool = False,
+                 strict_down: bool = False) -> None:
+        if want not in ("u", "U", "d", "D", "r", "R"):
+            raise ValueError("want must be one of u U d D r R, not %r" % want)
         self.want = want
-        self.up = st.up
-        self.ready = st.ready
+        self.any_mode = any_mode
         self.strict_down = strict_down
-        self.went_down = want not in "rR"
-        self.failed = False
+        self.up = [st.up for st in statuses]
+        self.ready = [st.ready for st in statuses]
+        self.failed = [False] * len(statuses)
+        self.gone = [False] * len(statuses)     # arrived for good (O or x)
+        self.restarting = want in "rR"           # still in the "all down" phase
         self.done = False
         self._check()
 
-    def feed(self, letters: bytes) -> None:
+    @property
+    def failures(self) -> int:
+        return sum(self.failed)
+
+    def _goal(self):
+        """(want up, want ready) of the current phase."""
+        if self.restarting:
+            return False, self.strict_down
+        return self.want in "uUrR", self.want in "UDR"
+
+    def _at(self, i: int) -> bool:
+        wup, wready = self._goal()
+        return self.gone[i] or (self.up[i] == wup and (self.ready[i] or not wready))
+
+    def _final(self, i: int) -> bool:
+        """At the last phase's goal (what `x` is judged against)."""
+        wup, wready = self.want in "uUrR", self.want in "UDR"
+        return self.up[i] == wup and (self.ready[i] or not wready)
+
+    def _check(self) -> None:
+        n = len(self.up)
+        if self.restarting:
+            if not all(self._at(i) for i in range(n)):
+                return
+            self.restarting = False
+        arrived = sum(1 for i in range(n) if self._at(i))
+        self.done = arrived > 0 if self.any_mode else arrived == n
+
+    def feed(self, i: int, letters: bytes) -> None:
+        """Letters read from service i's subscriber FIFO; other bytes are ignored."""
         for c in letters.decode("ascii", "replace"):
             if self.done:
                 return
-            if c == "u":
-                self.up, self.ready = True, False
-            elif c == "U":
-                self.up, self.ready = True, True
-            elif c == "d":
-                self.up, self.ready = False, False
-            elif c == "D":
-                self.up, self.ready = False, True
+            if self.gone[i]:
+                continue
+            if c in "uUdD":
+                self.up[i] = c in "uU"
+                self.ready[i] = c in "UD"
             elif c == "O":
-                if self.want in "uUrR":
-                    self.failed = self.done = True
-                    return
+                if self.restarting or self.want not in "uUrR":
+                    continue
+                self.failed[i] = self.gone[i] = True
             elif c == "x":
-                self._check()
-                if not self.done:
-                    self.failed = self.done = True
-                return
+                self.failed[i] = not self._final(i)
+                self.gone[i] = True
             else:
                 continue
             self._check()
-
-    def _check(self) -> None:
-        if not self.went_down:
-            if not self.up and (self.ready or not self.strict_down):
-                self.went_down = True
-            else:
-                return
-        w = self.want
-        if w in "uU" or w in "rR":
-            ok = self.up and (self.ready or w in "ur")
-        elif w == "d":
-            ok = not self.up
-        else:  # D
-            ok = not self.up and self.ready
-        if ok:
-            self.done = True
 
 
 class NoStatus(Exception):
@@ -89,34 +111,46 @@ def read_status(sd: str) -> Status:
         raise NoStatus("%s: %s" % (sd, getattr(e, "strerror", None) or e))
 
 
+class NoSubscribe(Exception):
+    """`SD/event` could not be created or subscribed to (s6 exit 111)."""
+
+
 def wait(sds: List[str], want: str, any_mode: bool, timeout_ms: int,
          action: Optional[Callable[[], None]] = None, strict_down: bool = False) -> int:
-    """Number of services that failed, or TIMEOUT; NoStatus / OSError on errors."""
+    """Number of services that failed, or TIMEOUT (timeout_ms 0 = none).
+
+    NoSubscribe / NoStatus / whatever `action` raises on errors.
+    """
+    # Deadline from the start, as s6 computes it before subscribing.
+    deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
     subs = []
     try:
         for sd in sds:
-            subs.append(fifodir.subscribe(os.path.join(sd, "event")))
-        goals = [Goal(want, read_status(sd), strict_down) for sd in sds]
+            try:
+                subs.append(fifodir.subscribe(os.path.join(sd, "event")))
+            except OSError as e:
+                raise NoSubscribe("%s: %s" % (sd, e.strerror or e)) from None
+        waiter = Waiter(want, [read_status(sd) for sd in sds], any_mode, strict_down)
         if action is not None:
             action()
-        deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms else None
-        fds = {rfd: g for (rfd, _), g in zip(subs, goals)}
-        while True:
-            finished = [g for g in goals if g.done]
-            if (any_mode and finished) or len(finished) == len(goals):
-                return sum(1 for g in finished if g.failed)
-            left = None
+        index = {rfd: i for i, (rfd, _) in enumerate(subs)}
+        poller = select.poll()
+        for rfd in index:
+            poller.register(rfd, select.POLLIN)
+        while not waiter.done:
+            left_ms = None
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return TIMEOUT
-            ready, _, _ = select.select(list(fds), [], [], left)
-            for fd in ready:
+                left_ms = max(1, int(left * 1000 + 0.999))   # never busy-loop on 0
+            for fd, _ in poller.poll(left_ms):
                 try:
                     data = os.read(fd, 4096)
                 except BlockingIOError:
                     continue
-                fds[fd].feed(data)
+                waiter.feed(index[fd], data)
+        return waiter.failures
     finally:
         for rfd, path in subs:
             fifodir.unsubscribe(rfd, path)
