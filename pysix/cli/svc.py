@@ -3,6 +3,10 @@
 Exit codes as s6-svc: 0 done, 99 timed out waiting, 1 the service failed
 permanently or its supervisor exited while waiting, 100 usage or nobody
 listening, 111 system error (SD missing, no status file).
+
+-w waits natively (no s6-svlisten1): subscribe to SD/event, read the status,
+write the letters, wait. Beyond s6: with letters and nobody listening it
+exits 100 at once, where s6-svlisten1 would wait for the timeout.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from typing import List, Optional
 
 from ..control import SUPERVISE_LETTERS, NoSuchDir, NotListening, write_control
 
-USAGE = "pysix-svc: usage: pysix-svc [ -wu | -wU | -wd | -wD | -wr | -wR ] [ -T timeout ] [ -abqhkti12pcyroduDUxOQ ] servicedir\n"
+USAGE = "usage: pysix-svc [ -wu | -wU | -wd | -wD | -wr | -wR ] [ -T timeout ] [ -abqhkti12pcyroduDUxOQ ] servicedir"
 
 
 def _die(code: int, msg: str) -> int:
@@ -21,32 +25,36 @@ def _die(code: int, msg: str) -> int:
     return code
 
 
+def _usage(msg: str) -> int:
+    return _die(100, "%s; %s" % (msg, USAGE))    # one line, as s6 tools do
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt.getopt(args, SUPERVISE_LETTERS + "w:T:")
     except getopt.GetoptError as e:
-        sys.stderr.write("pysix-svc: fatal: %s\n" % e.msg + USAGE)
-        return 100
+        return _usage(e.msg)
     letters = ""
     want = ""
     timeout = 0
     for o, v in opts:
         if o == "-w":
             if v not in ("u", "U", "d", "D", "r", "R"):
-                return _die(100, "-w wants one of u U d D r R, not %r" % v)
+                return _usage("-w wants one of u U d D r R, not %r" % v)
             want = v
         elif o == "-T":
-            if not v.isdigit():
-                return _die(100, "-T wants a number of milliseconds, not %r" % v)
+            if not (v.isascii() and v.isdigit()):
+                return _usage("-T wants a number of milliseconds, not %r" % v)
             timeout = int(v)
         else:
             letters += o[1]
-    if len(rest) != 1:
-        sys.stderr.write(USAGE)
-        return 100
+    if not rest:
+        return _usage("no service directory given")
+    if len(rest) > 1:   # s6-svc 2.11 drives the first one only
+        sys.stderr.write("pysix-svc: warning: ignoring extra arguments\n")
     if len(letters) > 62:
-        return _die(100, "too many commands (at most 62)")
+        return _usage("too many commands (at most 62)")
     sd = rest[0]
     ctl = os.path.join(sd, "supervise", "control")
 
@@ -59,20 +67,33 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 0
         if want in "UR" and not (os.path.exists(os.path.join(sd, "notification-fd"))
                                  or os.path.exists(os.path.join(sd, "check"))):
-            sys.stderr.write("pysix-svc: warning: %s has no notification-fd: waiting for %s instead\n"
-                             % (sd, "up" if want == "U" else "restart"))
+            sys.stderr.write("pysix-svc: warning: %s/notification-fd not present"
+                             " - ignoring request for readiness notification\n" % sd)
             want = want.lower()
-        from ..waitgoal import TIMEOUT, NoStatus, wait
+        from ..waitgoal import TIMEOUT, NoStatus, NoSubscribe, wait
         try:
+            # With letters s6-svc runs s6-svlisten1, whose -r waits for down-and-ready.
             n = wait([sd], want, False, timeout, send if letters else None, strict_down=bool(letters))
+        except NoSubscribe as e:
+            return _die(111, "unable to subscribe to events for %s" % e)
         except NoStatus as e:
-            return _die(111, "unable to read status: %s" % e)
+            return _die(111, "unable to read status for %s" % e)
         if n == TIMEOUT:
             return _die(99, "timed out")
-        return 1 if n else 0
+        if n:
+            return _die(1, "%s failed permanently or its supervisor died" % sd)
+        return 0
     except NotListening:
         return _die(100, "unable to control %s: supervisor not listening" % sd)
     except NoSuchDir:
-        return _die(111, "unable to control %s: No such file or directory" % sd)
+        return _die(111, "unable to control %s: %s" % (sd, _why_missing(sd)))
     except OSError as e:
         return _die(111, "unable to control %s: %s" % (sd, e.strerror))
+
+
+def _why_missing(sd: str) -> str:
+    try:
+        os.stat(os.path.join(sd, "supervise"))
+    except OSError as e:
+        return e.strerror or str(e)
+    return "No such file or directory"

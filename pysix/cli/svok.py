@@ -9,8 +9,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--"]:
         args = args[1:]
-    if len(args) != 1 or args[0].startswith("-"):
-        sys.stderr.write("pysix-svok: usage: pysix-svok servicedir\n")
+    # s6-svok 2.11 looks at the first directory and ignores the rest.
+    if not args or (args[0].startswith("-") and args[0] != "-"):
+        sys.stderr.write("pysix-svok: fatal: usage: pysix-svok servicedir\n")
         return 100
     from ..lockprobe import supervised
     try:

@@ -15,7 +15,12 @@ from typing import List, Optional
 
 from ..svstatfmt import LETTER_FIELDS, resolve_field
 
-USAGE = "pysix-svstat: usage: pysix-svstat [ -uwNrpest ] [ -o up,wantedup,normallyup,ready,paused,pid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor ] [ -n ] [ --json ] servicedir...\n"
+USAGE = "usage: pysix-svstat [ -uwNrpest ] [ -o up,wantedup,normallyup,ready,paused,pid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor ] [ -n ] [ --json ] servicedir..."
+
+
+def _usage(msg: str) -> int:
+    sys.stderr.write("pysix-svstat: fatal: %s; %s\n" % (msg, USAGE))    # one line
+    return 100
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -23,17 +28,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         opts, rest = getopt.getopt(args, "uwNrpesto:n", ["json"])
     except getopt.GetoptError as e:
-        sys.stderr.write("pysix-svstat: fatal: %s\n" % e.msg + USAGE)
-        return 100
+        return _usage(e.msg)
     names: List[str] = []
     numeric = as_json = False
     for o, v in opts:
         if o == "-o":
             for part in v.split(","):
+                if not part:    # s6 skips empty items: `-o up,` is `-o up`, `-o ''` is none
+                    continue
                 f = resolve_field(part)
                 if f is None:
-                    sys.stderr.write("pysix-svstat: fatal: invalid field: %r\n" % part + USAGE)
-                    return 100
+                    return _usage("invalid option field: %s" % part)
                 names.append(f)
         elif o == "-n":
             numeric = True
@@ -42,11 +47,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             names.append(LETTER_FIELDS[o[1]])
     if not rest:
-        sys.stderr.write(USAGE)
-        return 100
+        return _usage("no service directory given")
     if len(names) > 16:
-        sys.stderr.write("pysix-svstat: fatal: too many fields (at most 16)\n")
-        return 100
+        return _usage("too many option fields (at most 16)")
     from .. import svstatfmt
     from ..lockprobe import supervised
     from ..policy import STATE_FILE, parse_state

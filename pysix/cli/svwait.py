@@ -1,7 +1,9 @@
 """pysix-svwait [-u|-U|-d|-D|-r|-R] [-a|-o] [-t ms] SD...: s6-svwait 2.11.
 
 Exit: 0 reached, the number of services that failed (permanent failure or
-supervisor exit) otherwise, 99 timed out, 100 usage, 111 system error.
+supervisor exit) otherwise (at most 98, so it never reads as a timeout or
+wraps to 0 as s6's would past 255), 99 timed out, 100 usage, 111 system error.
+-r/-R wait until all services are down at once, then for up, as s6-svwait.
 """
 from __future__ import annotations
 
@@ -9,7 +11,12 @@ import getopt
 import sys
 from typing import List, Optional
 
-USAGE = "pysix-svwait: usage: pysix-svwait [ -U | -u | -D | -d | -R | -r ] [ -a | -o ] [ -t timeout ] servicedir...\n"
+USAGE = "usage: pysix-svwait [ -U | -u | -D | -d | -R | -r ] [ -a | -o ] [ -t timeout ] servicedir..."
+
+
+def _die(code: int, msg: str) -> int:
+    sys.stderr.write("pysix-svwait: fatal: %s\n" % msg)
+    return code
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -17,32 +24,32 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         opts, rest = getopt.getopt(args, "uUdDrRaot:")
     except getopt.GetoptError as e:
-        sys.stderr.write("pysix-svwait: fatal: %s\n" % e.msg + USAGE)
-        return 100
+        return _die(100, "%s; %s" % (e.msg, USAGE))
     want, any_mode, timeout = "u", False, 0
     for o, v in opts:
         if o == "-t":
-            if not v.isdigit():
-                sys.stderr.write("pysix-svwait: fatal: -t wants a number of milliseconds, not %r\n" % v)
-                return 100
+            if not (v.isascii() and v.isdigit()):
+                return _die(100, "-t wants a number of milliseconds, not %r; %s" % (v, USAGE))
             timeout = int(v)
         elif o in ("-a", "-o"):
             any_mode = o == "-o"
         else:
             want = o[1]
     if not rest:
-        sys.stderr.write(USAGE)
-        return 100
-    from ..waitgoal import TIMEOUT, NoStatus, wait
+        return _die(100, "no service directory given; %s" % USAGE)
+    from ..waitgoal import TIMEOUT, NoStatus, NoSubscribe, wait
     try:
         n = wait(rest, want, any_mode, timeout)
+    except NoSubscribe as e:
+        return _die(111, "unable to subscribe to events for %s" % e)
     except NoStatus as e:
-        sys.stderr.write("pysix-svwait: fatal: unable to read status: %s\n" % e)
-        return 111
+        return _die(111, "unable to read status for %s" % e)
     except OSError as e:
-        sys.stderr.write("pysix-svwait: fatal: %s: %s\n" % (getattr(e, "filename", "") or "", e.strerror))
-        return 111
+        return _die(111, "%s: %s" % (e.filename or "wait", e.strerror))
     if n == TIMEOUT:
-        sys.stderr.write("pysix-svwait: fatal: timed out\n")
-        return 99
-    return n
+        return _die(99, "timed out")
+    if n:
+        # The count is the exit code, as s6-svwait 2.11 (capped: 99 means timeout).
+        _die(n, "%d service(s) reported permanent failure or their supervisor died" % n)
+        return min(n, 98)
+    return 0
