@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
 
 from ..control import NoSuchDir, NotListening, write_control
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 
 def main(argv: Optional[List[str]] = None) -> int:

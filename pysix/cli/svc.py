@@ -10,12 +10,15 @@ exits 100 at once, where s6-svlisten1 would wait for the timeout.
 """
 from __future__ import annotations
 
-import getopt
 import os
 import sys
-from typing import List, Optional
 
 from ..control import SUPERVISE_LETTERS, NoSuchDir, NotListening, write_control
+from .opts import UsageError, getopt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "usage: pysix-svc [ -wu | -wU | -wd | -wD | -wr | -wR ] [ -T timeout ] [ -abqhkti12pcyroduDUxOQ ] servicedir"
 
@@ -32,8 +35,8 @@ def _usage(msg: str) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt.getopt(args, SUPERVISE_LETTERS + "w:T:")
-    except getopt.GetoptError as e:
+        opts, rest = getopt(args, SUPERVISE_LETTERS + "w:T:")
+    except UsageError as e:
         return _usage(e.msg)
     letters = ""
     want = ""

@@ -1,12 +1,15 @@
 """pysix-svscanctl [-zabhitqnN] SCANDIR: send letters to a scanner (s6-svscanctl)."""
 from __future__ import annotations
 
-import getopt
 import os
 import sys
-from typing import List, Optional
 
 from ..control import SVSCAN_LETTERS, NoSuchDir, NotListening, write_control
+from .opts import UsageError, getopt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "pysix-svscanctl: usage: pysix-svscanctl [ -zabhitqnN ] scandir\n"
 
@@ -14,8 +17,8 @@ USAGE = "pysix-svscanctl: usage: pysix-svscanctl [ -zabhitqnN ] scandir\n"
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt.getopt(args, SVSCAN_LETTERS)
-    except getopt.GetoptError as e:
+        opts, rest = getopt(args, SVSCAN_LETTERS)
+    except UsageError as e:
         sys.stderr.write("pysix-svscanctl: fatal: %s\n" % e.msg + USAGE)
         return 100
     if len(rest) != 1:

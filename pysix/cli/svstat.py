@@ -7,13 +7,16 @@ a JSON array with one object per SD given, every field decoded.
 """
 from __future__ import annotations
 
-import getopt
 import os
 import sys
 import time
-from typing import List, Optional
 
 from ..svstatfmt import LETTER_FIELDS, resolve_field
+from .opts import UsageError, getopt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "usage: pysix-svstat [ -uwNrpest ] [ -o up,wantedup,normallyup,ready,paused,pid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor ] [ -n ] [ --json ] servicedir..."
 
@@ -26,8 +29,8 @@ def _usage(msg: str) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt.getopt(args, "uwNrpesto:n", ["json"])
-    except getopt.GetoptError as e:
+        opts, rest = getopt(args, "uwNrpesto:n", ["json"])
+    except UsageError as e:
         return _usage(e.msg)
     names: List[str] = []
     numeric = as_json = False

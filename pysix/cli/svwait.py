@@ -7,9 +7,13 @@ wraps to 0 as s6's would past 255), 99 timed out, 100 usage, 111 system error.
 """
 from __future__ import annotations
 
-import getopt
 import sys
-from typing import List, Optional
+
+from .opts import UsageError, getopt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "usage: pysix-svwait [ -U | -u | -D | -d | -R | -r ] [ -a | -o ] [ -t timeout ] servicedir..."
 
@@ -22,8 +26,8 @@ def _die(code: int, msg: str) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt.getopt(args, "uUdDrRaot:")
-    except getopt.GetoptError as e:
+        opts, rest = getopt(args, "uUdDrRaot:")
+    except UsageError as e:
         return _die(100, "%s; %s" % (e.msg, USAGE))
     want, any_mode, timeout = "u", False, 0
     for o, v in opts:
