@@ -7,7 +7,11 @@ in `supervise/pysix-state` that pysix-svstat shows next to s6's status.
 """
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Tuple
+from .record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs a client ms to import; annotations are strings anyway
+    from typing import List, Optional, Tuple
 
 STATE_FILE = "supervise/pysix-state"
 STATES = ("down", "starting", "up", "ready", "finishing", "failed", "waiting", "done")
@@ -59,7 +63,7 @@ class DeathWindow:
         self.times = []
 
 
-class PolicyState(NamedTuple):
+class PolicyState(Record):
     state: str
     reason: str
     deaths: int

@@ -7,7 +7,12 @@ Times are kept as Unix nanoseconds and converted to TAI64N on the wire.
 from __future__ import annotations
 
 import struct
-from typing import List, NamedTuple, Tuple
+
+from .record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs a client ms to import; annotations are strings anyway
+    from typing import List, Tuple
 
 STATUS_SIZE = 35
 TALLY_SIZE = 14
@@ -42,7 +47,7 @@ def tain_label(unix_ns: int) -> str:
     return "@" + tain_pack(unix_ns).hex()
 
 
-class Status(NamedTuple):
+class Status(Record):
     stamp: int        # Unix ns of the last up/down transition
     readystamp: int   # Unix ns of the last readiness (or end of finish)
     pid: int          # run pid while up, finish pid while finishing, else 0
@@ -103,7 +108,7 @@ def wstat_from_waitstatus(status: int) -> int:
     return status & 0xFFFF
 
 
-class Death(NamedTuple):
+class Death(Record):
     when: int      # Unix ns
     code: int      # exit code, or 128 + signal
     sig: int       # signal number, 0 if it exited

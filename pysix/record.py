@@ -1,0 +1,56 @@
+"""Named tuples for the records clients read, without typing or collections.
+
+typing.NamedTuple costs a client several ms of imports and collections'
+namedtuple about one, next to a start-up budget of a few ms. A `Record`
+subclass is written as a NamedTuple one (the annotations, in order, are the
+fields) and behaves as one: a plain tuple with read-only named fields,
+positional or keyword construction, repr, `_fields`, `_make`, `_replace`,
+`_asdict`, no instance `__dict__`. Type checkers see typing.NamedTuple.
+"""
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple as Record
+else:
+    class _RecordType(type):
+        def __new__(mcls, name, bases, ns):
+            fields = tuple(ns.get("__annotations__", ()))
+            ns["__slots__"] = ()
+            if bases != (tuple,):   # a record, not Record itself
+                ns["_fields"] = ns["__match_args__"] = fields
+                for i, f in enumerate(fields):
+                    ns[f] = property(lambda self, i=i: self[i], doc="Alias for field number %d" % i)
+                # Generated as namedtuple does, for the real signature and its errors.
+                args = ", ".join(fields)
+                code = "def __new__(_cls, %s):\n    return _new(_cls, (%s,))\n" % (args, args)
+                scope = {"_new": tuple.__new__}
+                exec(code, scope)
+                ns["__new__"] = scope["__new__"]
+            return super().__new__(mcls, name, bases, ns)
+
+    class Record(tuple, metaclass=_RecordType):
+        _fields = ()
+
+        @classmethod
+        def _make(cls, iterable):
+            result = tuple.__new__(cls, iterable)
+            if len(result) != len(cls._fields):
+                raise TypeError("Expected %d arguments, got %d" % (len(cls._fields), len(result)))
+            return result
+
+        def _replace(self, **changes):
+            result = self._make(map(changes.pop, self._fields, self))
+            if changes:
+                raise ValueError("Got unexpected field names: %r" % list(changes))
+            return result
+
+        def _asdict(self):
+            return dict(zip(self._fields, self))
+
+        def __repr__(self):
+            return "%s(%s)" % (type(self).__name__,
+                               ", ".join("%s=%r" % fv for fv in zip(self._fields, self)))
+
+        def __getnewargs__(self):
+            return tuple(self)
