@@ -6,11 +6,15 @@ output is reproducible in tests.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional
-
-from .policy import PolicyState
 from .signames import signal_name
-from .status import Status, tain_label
+from .status import tain_label
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs a client ms to import; annotations are strings anyway
+    from typing import Dict, List, Optional
+
+    from .policy import PolicyState
+    from .status import Status
 
 # Field names in s6-svstat's table order: `-o` matches by prefix in this order.
 FIELDS = ("up", "wantedup", "normallyup", "ready", "paused", "pid", "exitcode", "signal",

@@ -10,10 +10,15 @@ from __future__ import annotations
 import os
 import select
 import time
-from typing import Callable, List, Optional
 
 from . import fifodir
-from .status import Status, unpack_status
+from .status import unpack_status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs a client ms to import; annotations are strings anyway
+    from typing import Callable, List, Optional
+
+    from .status import Status
 
 TIMEOUT = -1
 
