@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 
-# Letters that only send a signal to the service while it is up.
-SIGNAL_LETTERS = {
-    "a": signal.SIGALRM, "b": signal.SIGABRT, "q": signal.SIGQUIT,
-    "h": signal.SIGHUP, "k": signal.SIGKILL, "t": signal.SIGTERM,
-    "i": signal.SIGINT, "1": signal.SIGUSR1, "2": signal.SIGUSR2,
-    "y": signal.SIGWINCH,
-}
+
+def __getattr__(name: str) -> object:
+    """SIGNAL_LETTERS, built on first use: `import signal` builds enums, which
+    costs pysix-svc a few ms at start-up for a table only the supervisor reads."""
+    if name != "SIGNAL_LETTERS":
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    import signal
+    global SIGNAL_LETTERS
+    # Letters that only send a signal to the service while it is up.
+    SIGNAL_LETTERS = {
+        "a": signal.SIGALRM, "b": signal.SIGABRT, "q": signal.SIGQUIT,
+        "h": signal.SIGHUP, "k": signal.SIGKILL, "t": signal.SIGTERM,
+        "i": signal.SIGINT, "1": signal.SIGUSR1, "2": signal.SIGUSR2,
+        "y": signal.SIGWINCH,
+    }
+    return SIGNAL_LETTERS
+
+
 # Every byte s6-supervise 2.11 acts on; any other byte is ignored.
 SUPERVISE_LETTERS = "abqhkti12pcyroduDUxOQ"
 # What s6-svscanctl 2.11 accepts.
