@@ -18,6 +18,9 @@ else:
             fields = tuple(ns.get("__annotations__", ()))
             ns["__slots__"] = ()
             if bases != (tuple,):   # a record, not Record itself
+                if not fields and "__annotate__" in ns:
+                    # Python >= 3.14 evaluates annotations lazily, except under the future import.
+                    raise TypeError("%s: a Record's module needs `from __future__ import annotations`" % name)
                 ns["_fields"] = ns["__match_args__"] = fields
                 for i, f in enumerate(fields):
                     ns[f] = property(lambda self, i=i: self[i], doc="Alias for field number %d" % i)
