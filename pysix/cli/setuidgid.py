@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "pysix-setuidgid: usage: pysix-setuidgid USER[:GROUP] PROG [ ARGS... ]\n"
 
@@ -50,6 +53,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fatal(111, "unable to become %s: %s" % (args[0], e.strerror))
     os.environ.update({"HOME": home, "USER": name, "LOGNAME": name})
     try:
-        os.execvp(args[1], args[1:])
+        _execvp(args[1], args[1:])
     except OSError as e:
         return _fatal(126 if e.errno == 13 else 127, "unable to exec %s: %s" % (args[1], e.strerror))
+
+
+def _execvp(prog: str, argv: List[str]) -> None:
+    """os.execvp without its lazy `import warnings`: after the drop the new user
+    may not be able to read the interpreter's library (under /root, say)."""
+    if "/" in prog:
+        os.execv(prog, argv)
+    err: Optional[OSError] = None
+    for d in (os.environ.get("PATH") or os.defpath).split(":"):
+        try:
+            os.execv(os.path.join(d or ".", prog), argv)
+        except OSError as e:
+            if err is None or e.errno == 13:    # a found-but-refused file says more than ENOENT
+                err = e
+    raise err if err is not None else FileNotFoundError(2, "No such file or directory")
