@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import difflib
 import os
-from typing import List, NamedTuple
 
 from . import deps
 from .policy import parse_restart_limit, parse_type
 from .servicedir import KNOWN_FILES, parse_signal_file, parse_uint, read_lines
+from .record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List
 
 ERROR, WARNING = "ERROR", "WARNING"
 INT_FILES = ("notification-fd", "timeout-kill", "timeout-finish", "max-death-tally", "timeout-ready",
@@ -20,7 +24,7 @@ INT_FILES = ("notification-fd", "timeout-kill", "timeout-finish", "max-death-tal
 SCRIPT_FILES = ("run", "finish", "check")
 
 
-class Finding(NamedTuple):
+class Finding(Record):
     level: str
     path: str
     message: str

@@ -7,8 +7,12 @@ s6-overlay v2's format (s6-dumpenv / justc-envdir), which its images rely on.
 from __future__ import annotations
 
 import os
-import shutil
-from typing import Dict, List, Optional
+
+from .fscopy import remove_tree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Dict, List, Optional
 
 # Where with-contenv looks when PYSIX_RUNDIR is not set: pysix first, then
 # the s6-overlay v3 and v2 locations, so migrated scripts keep working.
@@ -19,7 +23,7 @@ SEARCH = ("/run/pysix/container_environment", "/run/s6/container_environment",
 def dump(env: Dict[bytes, bytes], path: str) -> List[str]:
     """Replace `path` with one file per variable; returns warnings for skipped names."""
     warnings = []
-    shutil.rmtree(path, ignore_errors=True)
+    remove_tree(path)
     os.makedirs(path, mode=0o755, exist_ok=True)
     os.chmod(path, 0o755)
     for name, value in env.items():

@@ -7,25 +7,18 @@ listening), then every letter in a single write.
 """
 from __future__ import annotations
 
+import _signal   # the C module: `signal` adds enums, ms of a client's start-up
 import errno
 import os
 
 
-def __getattr__(name: str) -> object:
-    """SIGNAL_LETTERS, built on first use: `import signal` builds enums, which
-    costs pysix-svc a few ms at start-up for a table only the supervisor reads."""
-    if name != "SIGNAL_LETTERS":
-        raise AttributeError("module %r has no attribute %r" % (__name__, name))
-    import signal
-    global SIGNAL_LETTERS
-    # Letters that only send a signal to the service while it is up.
-    SIGNAL_LETTERS = {
-        "a": signal.SIGALRM, "b": signal.SIGABRT, "q": signal.SIGQUIT,
-        "h": signal.SIGHUP, "k": signal.SIGKILL, "t": signal.SIGTERM,
-        "i": signal.SIGINT, "1": signal.SIGUSR1, "2": signal.SIGUSR2,
-        "y": signal.SIGWINCH,
-    }
-    return SIGNAL_LETTERS
+# Letters that only send a signal to the service while it is up.
+SIGNAL_LETTERS = {
+    "a": _signal.SIGALRM, "b": _signal.SIGABRT, "q": _signal.SIGQUIT,
+    "h": _signal.SIGHUP, "k": _signal.SIGKILL, "t": _signal.SIGTERM,
+    "i": _signal.SIGINT, "1": _signal.SIGUSR1, "2": _signal.SIGUSR2,
+    "y": _signal.SIGWINCH,
+}
 
 
 # Every byte s6-supervise 2.11 acts on; any other byte is ignored.

@@ -8,11 +8,13 @@ can never start and why, and in which layers things may start.
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Set, Tuple
 
 from .servicedir import read_lines
 
-Graph = Dict[str, List[str]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Dict, List, Set, Tuple
+    Graph = Dict[str, List[str]]
 
 
 def read_graph(scandir: str) -> Graph:

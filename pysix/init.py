@@ -14,19 +14,22 @@ the shutdown still completes.
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import stat
+import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import sys
 import time
-from typing import Callable, List, Optional
 
+from .signames import signal_name
 from . import contenv, fifodir, settings
+from .fscopy import copy_file, remove_tree
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
 from .scan import MODE_TERMINATE, Scanner, set_subreaper
 from .servicepolicy import service_ready_for_dependents
 from .trace import enable as enable_trace, trace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Callable, List, Optional
 
 PROG = "pysix-init"
 KILL_WAIT = 5.0   # seconds to wait for processes after the final SIGKILL
@@ -142,7 +145,7 @@ class Init:
         if os.path.isdir(self.scandir):
             for name in os.listdir(self.scandir):
                 if name != ".s6-svscan":
-                    shutil.rmtree(os.path.join(self.scandir, name), ignore_errors=True)
+                    remove_tree(os.path.join(self.scandir, name))
         os.makedirs(self.scandir, mode=0o755, exist_ok=True)
         if not os.path.isdir(src):
             return
@@ -169,11 +172,8 @@ class Init:
             elif noexec and name in _EXEC_NAMES:
                 os.symlink(s, d)
             else:
-                shutil.copy2(s, d, follow_symlinks=True)
-                if name in _EXEC_NAMES:
-                    # s6-overlay v2 made these executable; do it on the copy, never on /etc.
-                    st = os.stat(d)
-                    os.chmod(d, stat.S_IMODE(st.st_mode) | 0o111)
+                # s6-overlay v2 made scripts executable; do it on the copy, never on /etc.
+                copy_file(s, d, 0o111 if name in _EXEC_NAMES else 0)
 
     # stage 2 ---------------------------------------------------------------
     def stage2(self) -> None:
@@ -478,7 +478,7 @@ class Init:
             return
         if sig in (signal.SIGWINCH, signal.SIGPWR):
             return
-        self.shutdown("received %s" % signal.Signals(sig).name)
+        self.shutdown("received %s" % signal_name(sig))
 
     def _on_scan_letter(self, c: str) -> bool:
         """`pysix-svscanctl -t/-i/-q/-b` on the live scan dir stop the container."""

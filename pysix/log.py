@@ -35,10 +35,13 @@ import os
 import select
 import signal
 import time
-from typing import List
 
 from .loop import Loop
 from .status import tain_pack, tain_unpack
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List
 
 READ_SIZE = 65536
 MAX_PENDING = 4 << 20       # stop reading stdin past this much unwritten data

@@ -11,9 +11,12 @@ from __future__ import annotations
 import heapq
 import os
 import select
-import signal
+import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import time
-from typing import Callable, Dict, List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Callable, Dict, List, Optional
 
 
 def _nothing(signum, frame):  # the wakeup fd carries the signal

@@ -6,12 +6,14 @@ orphans re-parented to them alike. A pid nobody watches is just reaped.
 from __future__ import annotations
 
 import os
-import signal
-from typing import Callable, Dict
+import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 
 from .loop import Loop
 
-ExitCallback = Callable[[int, int], None]   # (pid, raw wait status)
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Callable, Dict
+    ExitCallback = Callable[[int, int], None]   # (pid, raw wait status)
 
 
 class Reaper:

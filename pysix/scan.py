@@ -17,14 +17,17 @@ from __future__ import annotations
 import errno
 import gc
 import os
-import signal
+import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import stat
 import time
-from typing import Callable, Dict, List, Optional, Tuple
 
 from .control import SVSCAN_LETTERS
 from .loop import Loop, Timer
 from .reaper import Reaper
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Callable, Dict, List, Optional, Tuple
 
 CTLDIR = ".s6-svscan"
 RESPAWN_MIN_INTERVAL = 1.0
@@ -114,7 +117,8 @@ class Scanner:
         # Everything a supervisor runs is imported here, once, so forked
         # supervisors share it; objects that exist now are shared with every
         # forked supervisor: keep the collector from touching (copying) them.
-        from . import supervise  # noqa: F401
+        from .supervise import run_supervisor
+        self.run_supervisor = run_supervisor
         gc.collect()
         gc.freeze()
         self.scan()
@@ -301,8 +305,7 @@ class Scanner:
             except OSError:
                 pass
             gc.freeze()
-            from .supervise import run_supervisor
-            code = run_supervisor(path, name)
+            code = self.run_supervisor(path, name)
         except BaseException as e:  # never return into the scanner's code
             try:
                 _say("%s: fatal: supervisor for %s: %r\n" % (self.prog, name, e))

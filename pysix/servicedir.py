@@ -8,10 +8,13 @@ The `read_*` helpers open files relative to a directory and return
 from __future__ import annotations
 
 import os
-import signal
-from typing import Optional, Tuple
+import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 
 from .signames import parse_signal
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Optional, Tuple
 
 # Files s6-supervise and pysix give a meaning to; anything else in a
 # service directory is ignored by the supervisor (the linter warns).

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import time
-from typing import List, Optional, Tuple
 
 from . import fifodir
 from .control import NoSuchDir, NotListening, write_control
@@ -30,6 +29,10 @@ from .policy import (STATE_FILE, DeathWindow, PolicyState, format_state, next_ch
                      parse_restart_limit, parse_state, parse_type)
 from .servicedir import is_executable, read_lines, read_small, read_uint
 from .status import unpack_status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional, Tuple
 
 CHECK_RUN_MAX = 10.0   # a check still running after this is killed and counts as "not yet"
 

@@ -6,10 +6,14 @@ One table, so the README, the code and the tests agree on names and defaults.
 from __future__ import annotations
 
 import os
-from typing import Dict, Mapping, NamedTuple, Optional, Tuple
+from .record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Dict, Mapping, Optional, Tuple
 
 
-class Setting(NamedTuple):
+class Setting(Record):
     name: str          # without prefix
     default: int
     doc: str

@@ -8,11 +8,14 @@ cycle, or missing a dependency) do not hold anything back.
 from __future__ import annotations
 
 import os
-import signal
-from typing import Callable, Dict, List, Optional, Set
+import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 
 from .loop import Loop, Timer
 from .status import unpack_status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Callable, Dict, List, Optional, Set
 
 
 def ready_to_stop(graph: Dict[str, List[str]], running: Set[str], signalled: Set[str],

@@ -20,10 +20,9 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import signal
+import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import sys
 import time
-from typing import Callable, Optional
 
 from . import fifodir
 from .control import SIGNAL_LETTERS
@@ -35,6 +34,10 @@ from .servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DE
 from .status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, Status,
                      death_from_wstat, pack_status, pack_tally, split_wait, unpack_status,
                      unpack_tally)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Callable, Optional
 
 RESTART_MIN_INTERVAL = 1.0     # seconds between two starts of a crashing service
 KILL_REPEAT = 5.0              # SIGKILL again every 5 s, as s6

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import Optional
 
 _path: Optional[str] = None
 _checked = False

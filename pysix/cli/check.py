@@ -6,10 +6,14 @@ warning), 0 otherwise, 100 on bad usage.
 """
 from __future__ import annotations
 
-import getopt
 import os
 import sys
-from typing import List, Optional
+
+from .opts import UsageError, getopt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "pysix-check: usage: pysix-check [ --strict ] [ --root DIR ]\n"
 
@@ -17,8 +21,8 @@ USAGE = "pysix-check: usage: pysix-check [ --strict ] [ --root DIR ]\n"
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt.getopt(args, "", ["strict", "root="])
-    except getopt.GetoptError as e:
+        opts, rest = getopt(args, "", ["strict", "root="])
+    except UsageError as e:
         sys.stderr.write("pysix-check: fatal: %s\n" % e.msg + USAGE)
         return 100
     if rest:

@@ -10,12 +10,16 @@ only failures.
 """
 from __future__ import annotations
 
-import getopt
 import os
 import signal
 import sys
 import time
-from typing import List, Optional
+
+from .opts import UsageError, getopt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "pysix-cron: usage: pysix-cron -i INTERVAL [ -d DELAY ] [ -q... ] -- [-]COMMANDLINE\n"
 KILL_AFTER = 5.0
@@ -37,8 +41,8 @@ def _seconds(opt: str, v: str) -> Optional[float]:
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt.getopt(args, "i:d:q")
-    except getopt.GetoptError as e:
+        opts, rest = getopt(args, "i:d:q")
+    except UsageError as e:
         return _usage(e.msg)
     interval = None
     delay, quiet = 0.0, 0

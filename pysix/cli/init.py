@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "pysix-init: usage: pysix-init [ --root DIR ] [ -- ] [ CMD ARGS... ]\n"
 

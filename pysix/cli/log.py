@@ -7,10 +7,14 @@ bad usage, 111 the directory cannot be used.
 """
 from __future__ import annotations
 
-import getopt
 import os
 import sys
-from typing import List, Optional
+
+from .opts import UsageError, getopt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "usage: pysix-log [-s SIZE] [-n COUNT] [-t iso|tai64n|none] [-p PREFIX] [-e] [-l LINEMAX] DIR"
 
@@ -34,8 +38,8 @@ def _usage(msg: str) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt.getopt(args, "s:n:t:p:el:")
-    except getopt.GetoptError as e:
+        opts, rest = getopt(args, "s:n:t:p:el:")
+    except UsageError as e:
         return _usage(e.msg)
     size, count, stamp, prefix, to_stderr, linemax = 1000000, 10, "none", b"", False, 65536
     for o, v in opts:

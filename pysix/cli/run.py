@@ -21,7 +21,10 @@ import shlex
 import shutil
 import sys
 import tempfile
-from typing import List, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional, Tuple
 
 USAGE = ("pysix-run: usage: pysix-run [ -q... ] [ -d DELAY ] [ -k KILL_TIMEOUT ] "
          "-- [-][:wait:]CMD ARGS [ -- CMD ARGS ... ]\n")

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 
 def main(argv: Optional[List[str]] = None) -> int:

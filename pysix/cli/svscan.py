@@ -8,11 +8,16 @@ scanner execs `.s6-svscan/finish` if it exists.
 """
 from __future__ import annotations
 
-import getopt
 import os
-import signal
+import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import sys
-from typing import List, Optional
+
+from ..signames import signal_name
+from .opts import UsageError, getopt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 USAGE = "pysix-svscan: usage: pysix-svscan [ -p ] [ -t rescan_ms ] [ -d notif_fd ] [ scandir ]\n"
 _SCRIPTED = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGUSR1,
@@ -22,8 +27,8 @@ _SCRIPTED = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signa
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt.getopt(args, "pt:d:c:X:", ["prefix"])
-    except getopt.GetoptError as e:
+        opts, rest = getopt(args, "pt:d:c:X:", ["prefix"])
+    except UsageError as e:
         sys.stderr.write("pysix-svscan: fatal: %s\n" % e.msg + USAGE)
         return 100
     prefix = os.environ.get("PYSIX_PREFIX", "") not in ("", "0")
@@ -86,7 +91,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if sig == signal.SIGABRT:
             sc.letter("b")
             return
-        script = os.path.join(ctl, signal.Signals(sig).name)
+        script = os.path.join(ctl, signal_name(sig))
         if os.path.isfile(script):
             if os.access(script, os.X_OK):
                 try:

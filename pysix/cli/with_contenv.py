@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
 
 from .. import contenv
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
 
 
 def main(argv: Optional[List[str]] = None) -> int:
