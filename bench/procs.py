@@ -173,3 +173,35 @@ def run_timed(argv: List[str], timeout: float) -> Tuple[int, str, float]:
     finally:
         timer.cancel()
     return p.returncode, err, (time.perf_counter() - t0) * 1000
+
+
+def wait_gone(pid: int, timeout: float, fd: int = -1) -> bool:
+    """Wait until pid (not necessarily our child) has exited: on fd, a pidfd opened
+    on it beforehand (readable the moment it exits), else by polling /proc."""
+    if fd >= 0:
+        r, _, _ = select.select([fd], [], [], timeout)
+        return bool(r) or not alive(pid)
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.0002)
+    return True
+
+
+def pidfd(pid: int) -> int:
+    """A pidfd on pid, or -1 where the kernel or Python has none."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return -1
+
+
+def clean_up(work: str, timeout: float = 5.0) -> None:
+    """After one run: SIGKILL all our descendants and everything under work, wait, reap."""
+    pids = set(descendants(os.getpid())[1:]) | set(under(work))
+    kill(pids)
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    reap()
