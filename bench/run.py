@@ -3,7 +3,8 @@
     python bench/run.py [--quick] [--repeats R] [--only boot,restart,...] [--json FILE] [--workdir DIR]
 
 Prints one markdown table per metric (min, median, max, ratio of each
-median to s6's) and the issue's targets, and writes everything as JSON.
+median to s6's, or to the metric's own reference: depsboot's is the tree
+without dependencies) and the issue's targets, and writes everything as JSON.
 Peers that are not installed are skipped and said so. See bench/README.md.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -35,10 +36,11 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 import pid1  # noqa: E402
 import procs  # noqa: E402
+import skel  # noqa: E402
 import targets  # noqa: E402
 from systems import TREES, System, wait_until  # noqa: E402
 
-METRICS = ("boot", "restart", "stop", "memory", "idle", "control", "pid1", "logging")
+METRICS = ("boot", "restart", "stop", "memory", "idle", "control", "pid1", "pid1stop", "depsboot", "logging")
 QUICK_SKIPS = ("restart",)   # slow whatever N is: every peer waits 1 s before respawning a young service
 
 
@@ -92,6 +94,7 @@ class Bench:
         self.repeats = repeats
         self.results: Dict[str, Dict[str, List[float]]] = {}
         self.units: Dict[str, str] = {}
+        self.refs: Dict[str, str] = {}   # metric -> the system its ratios are to, when not s6
         self.errors: List[str] = []
         self.skipped: Dict[str, str] = {}
         self.elapsed: Dict[str, float] = {}   # seconds per metric family
@@ -258,6 +261,189 @@ class Bench:
                 procs.kill(procs.under(init.work))
                 procs.reap()
 
+    def pid1stop(self) -> None:
+        """SIGTERM to PID 1 until PID 1 exited, with services up: N sleepers, and the skeleton."""
+        why = pid_namespaces_work()
+        if why:
+            self.skipped["pid1stop"] = why
+            return
+        inits = []
+        for name, needs in (("pysix", ["pysix-init"]), ("s6", ["s6-svscan", "s6-supervise"])):
+            missing = [c for c in needs if not shutil.which(c)]
+            if self.only_systems and name not in self.only_systems:
+                self.skipped["%s (pid1stop)" % name] = "not in --systems"
+            elif missing:
+                self.skipped["%s (pid1stop)" % name] = "not found on PATH: " + ", ".join(missing)
+            else:
+                inits.append(name)
+        n = 5 if self.quick else 50
+        cases = [("N=%d" % n, n)]
+        if self.quick:
+            self.skipped["pid1stop skeleton"] = ("slow (ticker's orphaned `sleep 2` holds its logger's pipe: "
+                                                 "0-2 s per stop); not part of --quick")
+        else:
+            cases.append(("skeleton", 0))
+        settle = 0.1 if self.quick else 0.3
+        for _ in range(self.repeats):
+            for label, size in cases:
+                for name in inits:
+                    work = os.path.join(self.work, "pid1stop-%s" % name)
+
+                    def one(name=name, label=label, size=size, work=work) -> None:
+                        r = self.pid1stop_run(name, work, size, settle)
+                        if size:
+                            self.record("pid1stop %s: SIGTERM until PID 1 exited" % label, name, r["ms"], "ms")
+                        else:
+                            self.record("pid1stop skeleton: SIGTERM (1 s into ticker's sleep 2) until PID 1 exited",
+                                        name, r["ms"], "ms")
+                            self.record("pid1stop skeleton: ticker's orphaned sleep exited until PID 1 exited",
+                                        name, r["tail_ms"], "ms")
+                    try:
+                        self.guarded("pid1stop %s" % label, name, one)
+                    finally:
+                        procs.clean_up(work)
+
+    def pid1stop_run(self, name: str, work: str, n: int, settle: float) -> Dict[str, float]:
+        """One run: n sleepers (n > 0) or the skeleton (n == 0) under pysix-init or s6-svscan as PID 1.
+
+        The skeleton's ticker is `while :; do echo; sleep 2; done` feeding its logger: SIGTERM
+        kills the shell, and its orphaned `sleep 2` keeps the logger's pipe open until it ends,
+        so every init waits for it (s6-svscan too: a log supervisor on SIGTERM waits for its
+        logger's EOF). The SIGTERM is therefore sent at a fixed point of that sleep, 1 s after
+        the ticker started (its marker's mtime), and the time from that sleep's exit until
+        PID 1's is reported as well: the part the init controls."""
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        markers = os.path.join(work, "started")
+        root = os.path.join(work, "root")
+        port = skel.free_port()
+        # pysix-init keeps its state in ROOT/run/pysix; s6's services (the skeleton's logger
+        # writes under $PYSIX_RUNDIR) get a run dir in the work dir too.
+        env = skel.clean_env(WEB_PORT=str(port))
+        if n:
+            runs = skel.sleepers(os.path.join(root, "etc", "services.d"), markers, n)
+        else:
+            runs = skel.skeleton_root(root, markers)
+        if name == "pysix":
+            argv = ["pysix-init", "--root", root]
+            live = os.path.join(root, "run", "pysix", "services")
+            env.update(self.trace_env("pid1stop-%s" % ("N=%d" % n if n else "skeleton")))
+        else:
+            # s6-svscan runs the same service dirs as its scan dir (no cont-init/cont-finish:
+            # s6-svscan has none); on SIGTERM it TERMs every supervisor, waits for all, exits.
+            live = os.path.join(work, "scan")
+            shutil.copytree(os.path.join(root, "etc", "services.d"), live, symlinks=True)
+            env["PYSIX_RUNDIR"] = os.path.join(work, "run")
+            argv = ["s6-svscan", live]
+        names = {m for m, _ in runs}
+        dirs = [os.path.join(live, rel) for _, rel in runs]
+
+        def all_up() -> bool:
+            return (skel.started(markers) >= names and all(skel.up(d) for d in dirs)
+                    and (n > 0 or skel.listening(port)))
+        if n:
+            return pid1.stop_after_boot(argv, env, work, all_up, settle)
+
+        def ticker() -> Tuple[str, float]:
+            (m,) = [m for m in os.listdir(markers) if m.rsplit(".", 1)[0] == "ticker"]
+            return m, os.stat(os.path.join(markers, m)).st_mtime
+
+        def at() -> float:
+            t = ticker()[1] + 1.0   # 1 s into the first `sleep 2`
+            if t < time.time():
+                raise RuntimeError("not up and settled within 1 s of the ticker's start")
+            return t
+
+        def watch(unshare_pid: int) -> Optional[int]:
+            run = pid1.host_pid(unshare_pid, int(ticker()[0].rsplit(".", 1)[1]))
+            kids = procs.children(run) if run else []
+            return kids[0] if len(kids) == 1 else None
+        return pid1.stop_after_boot(argv, env, work, all_up, settle, at=at, watch=watch)
+
+    @staticmethod
+    def trace_env(what: str) -> Dict[str, str]:
+        """With PYSIX_BENCH_TRACE=DIR, pysix-init traces its runs into DIR/WHAT.jsonl (appended,
+        one stage-1 record per run): to find which phase is slow. Off by default: tracing costs time."""
+        d = os.environ.get("PYSIX_BENCH_TRACE")
+        if not d:
+            return {}
+        os.makedirs(d, exist_ok=True)
+        return {"PYSIX_TRACE": "1", "PYSIX_TRACE_FILE": os.path.join(os.path.abspath(d), what + ".jsonl")}
+
+    def depsboot(self) -> None:
+        """The skeleton booted by pysix-init, with a 3-level dependency chain and without."""
+        if self.only_systems and "pysix" not in self.only_systems:
+            self.skipped["depsboot"] = "pysix not in --systems"
+            return
+        if not shutil.which("pysix-init"):
+            self.skipped["depsboot"] = "not found on PATH: pysix-init"
+            return
+        trees = (("pysix (no deps)", False), ("pysix (chain)", True))
+        m_start, m_ready = "depsboot: until every run started", "depsboot: until all up, web ready"
+        for m in (m_start, m_ready):
+            self.refs[m] = trees[0][0]
+        # One boot not counted, then killed: the first pysix-init of a run (compiling its bytecode
+        # after an edit, cold caches) would otherwise be the first tree's first figure.
+        warm = os.path.join(self.work, "depsboot-warm-up")
+        try:
+            self.guarded("depsboot warm-up", "pysix", lambda: self.depsboot_run(warm, False, warm_up=True))
+        finally:
+            procs.clean_up(warm)
+            shutil.rmtree(warm, ignore_errors=True)
+        for _ in range(self.repeats):
+            for label, chain in trees:
+                work = os.path.join(self.work, "depsboot-%s" % ("chain" if chain else "flat"))
+
+                def one(label=label, chain=chain, work=work) -> None:
+                    t_start, t_ready = self.depsboot_run(work, chain)
+                    self.record(m_start, label, t_start, "ms")
+                    self.record(m_ready, label, t_ready, "ms")
+                try:
+                    self.guarded("depsboot %s" % ("chain" if chain else "no deps"), "pysix", one)
+                finally:
+                    procs.clean_up(work)
+
+    def depsboot_run(self, work: str, chain: bool, warm_up: bool = False):
+        """(ms until every run created its marker, ms until every service is up and web ready).
+        warm_up: return once every run started, leaving the tree to be killed."""
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        markers = os.path.join(work, "started")
+        root = os.path.join(work, "root")
+        runs = skel.skeleton_root(root, markers, chain)
+        names = {m for m, _ in runs}
+        live = os.path.join(root, "run", "pysix", "services")
+        dirs = [os.path.join(live, rel) for _, rel in runs]
+        env = skel.clean_env(WEB_PORT=str(skel.free_port()))
+        env.update(self.trace_env("depsboot-%s" % ("chain" if chain else "flat")))
+        t0 = time.perf_counter()
+        p = subprocess.Popen(["pysix-init", "--root", root], env=env, cwd=work, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            def check(pred) -> None:
+                if not wait_until(lambda: pred() or p.poll() is not None, 30):
+                    raise RuntimeError("not there within 30 s")
+                if p.poll() is not None:
+                    raise RuntimeError("pysix-init exited (%s) during boot" % p.returncode)
+            check(lambda: skel.started(markers) >= names)
+            t_start = (time.perf_counter() - t0) * 1000
+            if warm_up:
+                return t_start, None
+            # Ready: up everywhere, ready where the service can say so (web has a `check`).
+            check(lambda: all(skel.up(d) for d in dirs) and skel.ready(os.path.join(live, "web")))
+            t_ready = (time.perf_counter() - t0) * 1000
+            p.send_signal(signal.SIGTERM)
+            if not procs.wait_exit(p, 15):
+                raise RuntimeError("pysix-init did not exit within 15 s of SIGTERM")
+            return t_start, t_ready
+        finally:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            procs.wait_exit(p, 5)
+
     def logging(self) -> None:
         try:
             bench_log = importlib.import_module("bench_log")
@@ -283,18 +469,20 @@ class Bench:
                     self.record(metric, name, v, "lines/s")
 
     # output ---------------------------------------------------------------------
-    def ratio(self, metric: str, name: str) -> Optional[float]:
+    def ratio(self, metric: str, name: str, ref: Optional[str] = None) -> Optional[float]:
+        """The median of name over the median of ref (default: the metric's reference system)."""
         per = self.results[metric]
-        if "s6" not in per:
+        ref = ref or self.refs.get(metric, "s6")
+        if ref not in per:
             return None
-        base = statistics.median(per["s6"])
+        base = statistics.median(per[ref])
         return statistics.median(per[name]) / base if base else None
 
     def table(self) -> str:
         out = []
         for metric, per in self.results.items():
             out.append("\n### %s\n" % metric)
-            out.append("| system | min | median | max | unit | ratio to s6 |")
+            out.append("| system | min | median | max | unit | ratio to %s |" % self.refs.get(metric, "s6"))
             out.append("| --- | ---: | ---: | ---: | --- | ---: |")
             for name, vals in per.items():
                 r = self.ratio(metric, name)
@@ -307,9 +495,10 @@ class Bench:
         return {
             "quick": self.quick, "repeats": self.repeats,
             "systems": [s.name for s in self.systems], "skipped": self.skipped, "errors": self.errors,
-            "metrics": {m: {"unit": self.units[m], "systems": {
+            "metrics": {m: {"unit": self.units[m], "reference": self.refs.get(m, "s6"), "systems": {
                 n: {"values": v, "min": min(v), "median": statistics.median(v), "max": max(v),
-                    "ratio_to_s6": self.ratio(m, n)} for n, v in per.items()}}
+                    "ratio_to_s6": self.ratio(m, n, "s6"), "ratio_to_reference": self.ratio(m, n)}
+                for n, v in per.items()}}
                 for m, per in self.results.items()},
             "targets": targets.check(self.results), "elapsed_s": self.elapsed,
         }
