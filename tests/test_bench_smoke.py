@@ -82,6 +82,21 @@ def test_bench_quick_run(tmp):
         for init in ("tini", "dumb-init"):
             if shutil.which(init):
                 assert codes[init]["median"] == 42, init
+    # SIGTERM to PID 1 with N services: every init that ran without error has its figure.
+    if "pid1stop" not in data["skipped"]:
+        stop = data["metrics"].get("pid1stop N=5: SIGTERM until PID 1 exited", {}).get("systems", {})
+        for name in ("pysix", "s6"):
+            if name in data["systems"] and "%s (pid1stop)" % name not in data["skipped"]:
+                assert name in stop or any(e.startswith("pid1stop") and ", %s:" % name in e
+                                           for e in data["errors"]), name
+    # The skeleton's boot with and without a dependency chain, as a ratio to the flat tree.
+    if "depsboot" not in data["skipped"] and not any(e.startswith("depsboot") for e in data["errors"]):
+        for metric in ("depsboot: until every run started", "depsboot: until all up, web ready"):
+            m = data["metrics"][metric]
+            assert m["reference"] == "pysix (no deps)"
+            assert set(m["systems"]) == {"pysix (no deps)", "pysix (chain)"}, metric
+            assert m["systems"]["pysix (no deps)"]["ratio_to_reference"] == 1.0
+        assert "| system | min | median | max | unit | ratio to pysix (no deps) |" in r.stdout
     assert {"target", "pysix", "limit", "ok"} <= set(data["targets"][0])
 
     assert "| system | min | median | max | unit | ratio to s6 |" in r.stdout
