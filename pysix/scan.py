@@ -24,6 +24,7 @@ import time
 from .control import SVSCAN_LETTERS
 from .loop import Loop, Timer
 from .reaper import Reaper
+from .stoporder import OrderedStop
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -74,6 +75,7 @@ class Scanner:
         self.on_letter: Callable[[str], bool] = lambda c: False
         self.rescan_timer: Optional[Timer] = None
         self.scan_pending = False
+        self.masked = False     # inside scan(): signals already blocked for the forks
         self.inotify = None
         self.ctl_r = self.ctl_w = self.lock_fd = -1
         self.spawn_hook: Callable[[str], None] = lambda name: None
@@ -125,6 +127,8 @@ class Scanner:
         self.loop.call_later(0, self._start_inotify)
 
     def _start_inotify(self) -> None:
+        if self.terminating:
+            return
         try:
             from inotify_simple import INotify, flags
         except ImportError:
@@ -164,6 +168,19 @@ class Scanner:
     def scan(self) -> None:
         if self.terminating:
             return
+        # One flush and one signal mask for the whole batch of forks: the less
+        # this process runs between two forks, the fewer pages it copies back
+        # from the children it shares them with.
+        _flush_stdio()
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCK)
+        self.masked = True
+        try:
+            self._scan()
+        finally:
+            self.masked = False
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def _scan(self) -> None:
         try:
             names = sorted(os.listdir(self.scandir))
         except OSError as e:
@@ -268,18 +285,26 @@ class Scanner:
             fd0, fd1, fd2 = 0, svc.pipe_w, (2 if svc.logged else svc.pipe_w)
         else:
             fd0, fd1, fd2 = 0, 1, 2
-        _flush_stdio()
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCK)
+        if not self.masked:     # a respawn outside a scan
+            _flush_stdio()
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCK)
         try:
             pid = os.fork()
         except OSError as e:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            pid = -1
             self.warn("unable to fork a supervisor for %s: %s" % (name, e.strerror))
-            self._spawn_when_due(svc, log, time.monotonic())
-            return
         if pid == 0:
             self._child(path, name, fd0, fd1, fd2)
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if not self.masked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if pid < 0:     # try again in a second, not in a loop
+            now = time.monotonic()
+            if log:
+                svc.log_started = now
+            else:
+                svc.started = now
+            self._spawn_when_due(svc, log, now)
+            return
         if log:
             svc.log_pid, svc.log_started = pid, time.monotonic()
         else:
@@ -300,8 +325,9 @@ class Scanner:
                     os.dup2(src, dst)
             os.closerange(3, 1 << 20)
             try:
-                with open("/proc/self/comm", "w") as f:
-                    f.write(("sv:" + name)[:15])
+                fd = os.open("/proc/self/comm", os.O_WRONLY)
+                os.write(fd, ("sv:" + name).encode("utf-8", "replace")[:15])
+                os.close(fd)
             except OSError:
                 pass
             gc.freeze()
@@ -393,7 +419,6 @@ class Scanner:
                 if t is not None:
                     t.cancel()
             svc.timer = svc.log_timer = None
-        from .stoporder import OrderedStop
         self.stop_mode = mode
         self.stopper = OrderedStop(self.loop, self.scandir, self.stop_grace, self._signal_service)
         self._advance_stop()
@@ -401,7 +426,17 @@ class Scanner:
         for svc in self.services.values():
             if svc.logged:
                 self._close_pipe(svc)
+        self._stop_inotify()
         self._check_terminated()
+
+    def _stop_inotify(self) -> None:
+        """Close the watch now, while the supervisors stop: closing an inotify fd
+        waits for a kernel grace period (several ms), which at exit would be
+        added to the stop time."""
+        if self.inotify is not None:
+            self.loop.remove_reader(self.inotify.fileno())
+            self.inotify.close()
+            self.inotify = None
 
     def _signal_service(self, name: str) -> None:
         _, main_sig, log_sig = self.stop_mode

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 
+from .deps import blocked, read_graph
 from .loop import Loop, Timer
 from .status import unpack_status
 
@@ -35,7 +36,6 @@ def ready_to_stop(graph: Dict[str, List[str]], running: Set[str], signalled: Set
 class OrderedStop:
     def __init__(self, loop: Loop, scandir: str, grace: Optional[float],
                  signal_supervisor: Callable[[str], None]) -> None:
-        from .deps import blocked, read_graph
         self.loop = loop
         self.scandir = scandir
         self.grace = grace
