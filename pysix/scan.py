@@ -83,6 +83,8 @@ class Scanner:
         # its run is SIGKILLed (None: wait for ever, as s6-svscan does).
         self.stop_grace: Optional[float] = None
         self.stopper = None
+        self.by_name: Dict[str, List[Service]] = {}
+        self.live = 0           # supervisors and loggers forked and not yet reaped
         self.stop_mode = MODE_TERMINATE
 
     # messages ------------------------------------------------------------
@@ -305,6 +307,7 @@ class Scanner:
                 svc.started = now
             self._spawn_when_due(svc, log, now)
             return
+        self.live += 1
         if log:
             svc.log_pid, svc.log_started = pid, time.monotonic()
         else:
@@ -345,8 +348,11 @@ class Scanner:
             svc.log_pid = 0
         else:
             svc.pid = 0
+        self.live -= 1
         if self.terminating:
-            self._advance_stop()
+            if self.stopper is not None and not any(
+                    s.pid or s.log_pid for s in self.by_name.get(svc.name, ())):
+                self.stopper.gone(svc.name)
             self._check_terminated()
             return
         if svc.active:
@@ -420,8 +426,10 @@ class Scanner:
                     t.cancel()
             svc.timer = svc.log_timer = None
         self.stop_mode = mode
+        for svc in self.services.values():    # a replaced dir may share its name with the old one
+            self.by_name.setdefault(svc.name, []).append(svc)
         self.stopper = OrderedStop(self.loop, self.scandir, self.stop_grace, self._signal_service)
-        self._advance_stop()
+        self.stopper.start({svc.name for svc in self.services.values() if svc.pid or svc.log_pid})
         # Our copies of the log pipes must go, or loggers never see EOF.
         for svc in self.services.values():
             if svc.logged:
@@ -440,27 +448,19 @@ class Scanner:
 
     def _signal_service(self, name: str) -> None:
         _, main_sig, log_sig = self.stop_mode
-        for svc in self.services.values():
-            if svc.name == name:
-                if svc.pid:
-                    _kill(svc.pid, main_sig)
-                if svc.log_pid:
-                    _kill(svc.log_pid, log_sig)
-
-    def _advance_stop(self) -> None:
-        if self.stopper is not None:
-            self.stopper.advance({s.name for s in self.services.values() if s.pid or s.log_pid})
+        for svc in self.by_name.get(name, ()):
+            if svc.pid:
+                _kill(svc.pid, main_sig)
+            if svc.log_pid:
+                _kill(svc.log_pid, log_sig)
 
     def hurry(self) -> None:
         """A second stop request: no more grace for anything still running."""
         if self.stopper is not None:
             self.stopper.hurry()
 
-    def supervisor_pids(self) -> List[int]:
-        return [p for s in self.services.values() for p in (s.pid, s.log_pid) if p]
-
     def _check_terminated(self) -> None:
-        if self.terminating and not self.supervisor_pids():
+        if self.terminating and not self.live:
             for svc in self.services.values():
                 self._close_pipe(svc)
             cb, self.on_terminated = self.on_terminated, (lambda: None)
