@@ -1,8 +1,9 @@
-"""Ending a short-lived client without the interpreter's teardown.
+"""Ending a pysix command without the interpreter's teardown.
 
-Tearing down every module at exit costs a client 1-2 ms, as much as its
-imports. Once main() has returned a client has nothing left to release (its
-FIFOs are unlinked and its files closed by then), so flush stdio and _exit.
+Tearing down every module at exit costs 1-2 ms (for a client, as much as
+its imports; for PID 1, part of `docker stop`). Once main() has returned a
+command has nothing left to release (FIFOs unlinked, files written with
+os.write and closed), so flush stdio and _exit.
 """
 from __future__ import annotations
 
