@@ -132,29 +132,21 @@ class Scanner:
         if self.terminating:
             return
         try:
-            from inotify_simple import INotify, flags
-        except ImportError:
-            self.warn("inotify_simple is not installed: new services need pysix-svscanctl -a")
-            return
-        try:
-            ino = INotify()
-            os.set_inheritable(ino.fileno(), False)
-            ino.add_watch(self.scandir, flags.CREATE | flags.DELETE | flags.MOVED_TO |
-                          flags.MOVED_FROM | flags.DELETE_SELF | flags.MOVE_SELF | flags.ATTRIB)
-        except OSError as e:
+            from .inotify import DirWatch
+            watch = DirWatch(self.scandir)
+        except (ImportError, OSError, AttributeError) as e:   # no ctypes, no inotify, a seccomp filter
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             self.warn("cannot watch %s with inotify (%s): use pysix-svscanctl -a to rescan" % (
-                self.scandir, e.strerror))
+                self.scandir, why))
             return
-        self.inotify = ino
-        self.loop.add_reader(ino.fileno(), self._on_inotify)
+        self.inotify = watch
+        self.loop.add_reader(watch.fileno(), self._on_inotify)
         self.request_scan()  # whatever changed between the first scan and now
 
     def _on_inotify(self) -> None:
-        try:
-            events = self.inotify.read(timeout=0)
-        except OSError:
-            events = []
-        if any(not ev.name.startswith(".") for ev in events):
+        # Dot-entries are the scanner's own (.s6-svscan); anything else, or an
+        # event about the scan dir itself (empty name), means a rescan.
+        if any(not name.startswith(".") for _, name in self.inotify.read()):
             self.request_scan()
 
     def request_scan(self) -> None:
