@@ -363,6 +363,8 @@ class Init:
             return
         _killpg(self.cmd_pid, signal.SIGTERM)
         _killpg(self.cmd_pid, signal.SIGCONT)
+        if self.scanner is not None:
+            self.scanner.stop_watching()    # stopping: no new services from here on
 
         def after() -> None:
             self.done_cb = None

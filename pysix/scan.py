@@ -1,7 +1,7 @@
 """The scanner: one forked supervisor per service directory of a scan dir.
 
 What s6-svscan 2.11 does (spec section 11), plus:
-* new and removed service dirs are noticed at once through inotify;
+* new and removed service dirs are noticed at once (dnotify, see dirnotify);
 * supervisors are forked from this process (no new interpreter) and name
   themselves `sv:NAME` in /proc/PID/comm;
 * a supervisor that dies is restarted at once if it lived 1 s, else 1 s
@@ -76,7 +76,8 @@ class Scanner:
         self.rescan_timer: Optional[Timer] = None
         self.scan_pending = False
         self.masked = False     # inside scan(): signals already blocked for the forks
-        self.inotify = None
+        self.watch = None
+        self.unwatched = False  # stop_watching() was called: never start watching again
         self.ctl_r = self.ctl_w = self.lock_fd = -1
         self.spawn_hook: Callable[[str], None] = lambda name: None
         # Seconds a service gets after its supervisor is told to stop, before
@@ -117,7 +118,7 @@ class Scanner:
         self.loop.add_reader(self.ctl_r, self._on_control)
 
     def start(self) -> None:
-        """Scan now; watch the scan dir with inotify once every supervisor is forked."""
+        """Scan now; watch the scan dir for changes once every supervisor is forked."""
         # Everything a supervisor runs is imported here, once, so forked
         # supervisors share it; objects that exist now are shared with every
         # forked supervisor: keep the collector from touching (copying) them.
@@ -126,28 +127,20 @@ class Scanner:
         gc.collect()
         gc.freeze()
         self.scan()
-        self.loop.call_later(0, self._start_inotify)
+        self.loop.call_later(0, self._start_watching)
 
-    def _start_inotify(self) -> None:
-        if self.terminating:
+    def _start_watching(self) -> None:
+        if self.terminating or self.unwatched:
             return
+        from .dirnotify import SIGNAL, DirNotify
+        self.loop.add_signal(SIGNAL, lambda sig: self.request_scan())   # before any can come
         try:
-            from .inotify import DirWatch
-            watch = DirWatch(self.scandir)
-        except (ImportError, OSError, AttributeError) as e:   # no ctypes, no inotify, a seccomp filter
-            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            self.warn("cannot watch %s with inotify (%s): use pysix-svscanctl -a to rescan" % (
-                self.scandir, why))
+            self.watch = DirNotify(self.scandir)
+        except OSError as e:
+            self.warn("cannot watch %s for changes (%s): use pysix-svscanctl -a to rescan" % (
+                self.scandir, e.strerror))
             return
-        self.inotify = watch
-        self.loop.add_reader(watch.fileno(), self._on_inotify)
         self.request_scan()  # whatever changed between the first scan and now
-
-    def _on_inotify(self) -> None:
-        # Dot-entries are the scanner's own (.s6-svscan); anything else, or an
-        # event about the scan dir itself (empty name), means a rescan.
-        if any(not name.startswith(".") for _, name in self.inotify.read()):
-            self.request_scan()
 
     def request_scan(self) -> None:
         if not self.scan_pending:
@@ -313,7 +306,7 @@ class Scanner:
         try:
             self.loop.close()
             for sig in _BLOCK | {signal.SIGALRM, signal.SIGABRT, signal.SIGUSR1, signal.SIGUSR2,
-                                 signal.SIGPWR, signal.SIGWINCH}:
+                                 signal.SIGPWR, signal.SIGWINCH, signal.SIGIO}:
                 signal.signal(sig, signal.SIG_DFL)
             for src, dst in ((fd0, 0), (fd1, 1), (fd2, 2)):
                 if src != dst:
@@ -426,17 +419,15 @@ class Scanner:
         for svc in self.services.values():
             if svc.logged:
                 self._close_pipe(svc)
-        self._stop_inotify()
+        self.stop_watching()
         self._check_terminated()
 
-    def _stop_inotify(self) -> None:
-        """Close the watch now, while the supervisors stop: closing an inotify fd
-        waits for a kernel grace period (several ms), which at exit would be
-        added to the stop time."""
-        if self.inotify is not None:
-            self.loop.remove_reader(self.inotify.fileno())
-            self.inotify.close()
-            self.inotify = None
+    def stop_watching(self) -> None:
+        """No more watching: a stop has begun."""
+        self.unwatched = True
+        if self.watch is not None:
+            self.watch.close()
+            self.watch = None
 
     def _signal_service(self, name: str) -> None:
         _, main_sig, log_sig = self.stop_mode

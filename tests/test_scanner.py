@@ -1,4 +1,4 @@
-"""pysix-svscan: trees of 50 services, inotify, torn trees, log pipes that lose nothing."""
+"""pysix-svscan: trees of 50 services, change notification, torn trees, log pipes that lose nothing."""
 import os
 import shutil
 import signal
@@ -51,7 +51,7 @@ def test_fifty_services_one_supervisor_each_named_in_comm(tmp, procs):
     assert not any(pid_alive(x) for x in pids)
 
 
-def test_new_dir_by_inotify_removed_dir_stops(tmp, procs):
+def test_new_dir_noticed_removed_dir_stops(tmp, procs):
     scan = os.path.join(tmp, "scan")
     a = make_sd(os.path.join(scan, "a"), "exec sleep 1000")
     p = procs.start(["pysix-svscan", scan])

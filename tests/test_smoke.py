@@ -73,7 +73,7 @@ def test_scanner_starts_every_service_and_stops_them(tmp, procs):
                     if all(sv_up(os.path.join(scan, "s%d" % i)) for i in range(10)) else None,
                     what="10 services up")
     make_sd(os.path.join(scan, "late"), "exec sleep 1000")
-    wait_for(lambda: sv_up(os.path.join(scan, "late")), what="new dir picked up by inotify")
+    wait_for(lambda: sv_up(os.path.join(scan, "late")), what="new dir picked up without a rescan command")
     p.send_signal(signal.SIGTERM)
     assert p.wait(10) == 0
     for pid in pids:
