@@ -30,8 +30,8 @@ from .loop import Loop, Timer
 from .servicepolicy import ServicePolicy
 from .trace import trace
 from .servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DEATH_TALLY,
-                         read_down_signal, read_uint)
-from .status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, Status,
+                         read_down_signal, read_small, read_uint)
+from .status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, TALLY_SIZE, Status,
                      death_from_wstat, pack_status, pack_tally, split_wait, unpack_status,
                      unpack_tally)
 
@@ -164,8 +164,8 @@ class Supervisor(ServicePolicy):
 
     def _read_old_status(self) -> Optional[Status]:
         try:
-            with open("supervise/status", "rb") as f:
-                return unpack_status(f.read(64))
+            data = read_small(".", "supervise/status", 64)
+            return unpack_status(data) if data is not None else None
         except (OSError, ValueError):
             return None
 
@@ -446,8 +446,7 @@ class Supervisor(ServicePolicy):
         if not maxn:
             return
         try:
-            with open("supervise/death_tally", "rb") as f:
-                old = f.read()
+            old = read_small(".", "supervise/death_tally", (MAX_DEATH_TALLY + 1) * TALLY_SIZE) or b""
         except OSError:
             old = b""
         deaths = unpack_tally(old)[-(maxn - 1):] if maxn > 1 else []
