@@ -105,6 +105,17 @@ def test_bad_arguments_one_line_exit_100(args):
     assert r.returncode == 100 and "pysix-log: fatal:" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_missing_dir_is_created_but_not_its_parents(tmp):
+    d = os.path.join(tmp, "new")
+    r = subprocess.run(["pysix-log", d], input="hello\n", capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert open(os.path.join(d, "current")).read() == "hello\n"
+    deep = os.path.join(tmp, "no", "such")
+    r = subprocess.run(["pysix-log", deep], input="x\n", capture_output=True, text=True, timeout=10)
+    assert r.returncode == 111 and r.stderr.count("\n") == 1
+    assert "unable to mkdir %s" % deep in r.stderr and not os.path.exists(deep)
+
+
 def test_not_a_directory_and_second_logger(tmp, procs):
     f = os.path.join(tmp, "file")
     open(f, "w").close()

@@ -66,6 +66,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if len(rest) != 1:
         return _usage("one directory expected")
     d = rest[0]
+    try:
+        os.mkdir(d, 0o700)    # the last component only, as s6-log does
+    except FileExistsError:
+        pass
+    except OSError as e:
+        sys.stderr.write("pysix-log: fatal: unable to mkdir %s: %s\n" % (d, e.strerror))
+        return 111
     if not os.path.isdir(d):
         sys.stderr.write("pysix-log: fatal: %s is not a directory\n" % d)
         return 111
