@@ -8,7 +8,6 @@ exited), and the exit code of PID 1 when its child exits 42.
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -210,29 +209,11 @@ def _kill(p: subprocess.Popen) -> None:
         pass
 
 
-
-def host_pid(root: int, nspid: int) -> Optional[int]:
-    """The pid, as we see it, of the descendant of root whose pid in its own namespace is nspid."""
-    for h in procs.descendants(root):
-        try:
-            with open("/proc/%d/status" % h) as f:
-                for line in f:
-                    if line.startswith("NSpid:"):
-                        if int(line.split()[-1]) == nspid:
-                            return h
-                        break
-        except (OSError, ValueError):
-            pass
-    return None
-
-
 def stop_after_boot(argv: List[str], env: Dict[str, str], cwd: str, all_up, settle: float,
-                    at=None, watch=None, boot_timeout: float = 30.0, exit_timeout: float = 60.0) -> Dict[str, float]:
+                    boot_timeout: float = 30.0, exit_timeout: float = 60.0) -> Dict[str, float]:
     """Start argv as PID 1 of a fresh PID namespace, wait until all_up() (bounded), let it
-    settle (or wait until the wall-clock time at(), when given), SIGTERM PID 1 from outside.
-    Returns {"ms": until PID 1 has exited}: a pidfd on PID 1, exact and the same for every
-    init. With watch(unshare_pid) -> pid, also {"tail_ms": from that process's exit (timed on
-    its own pidfd) until PID 1's}. Whatever happens, the namespace is gone on return."""
+    settle, SIGTERM PID 1 from outside. Returns {"ms": until PID 1 has exited}: a pidfd on
+    PID 1, exact and the same for every init. Whatever happens, the namespace is gone on return."""
     p = subprocess.Popen(NS + argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     fds: List[int] = []
@@ -250,36 +231,15 @@ def stop_after_boot(argv: List[str], env: Dict[str, str], cwd: str, all_up, sett
                 raise RuntimeError("not every service was up within %g s" % boot_timeout)
             time.sleep(0.0005)
         time.sleep(settle)
-        if at is not None:
-            wait = at() - time.time()
-            if wait > 0:
-                time.sleep(wait)
-        wfd, wpid = -1, None
-        if watch is not None:
-            wpid = watch(p.pid)
-            if wpid is None:
-                raise RuntimeError("the process to watch was not found")
-            wfd = procs.pidfd(wpid)
-            fds.append(wfd)
         if p.poll() is not None or not procs.alive(pid1):
             raise RuntimeError("PID 1 exited (%s) before the SIGTERM" % p.returncode)
         t0 = time.perf_counter()
         os.kill(pid1, signal.SIGTERM)
-        t_watched = None
-        if wfd >= 0:
-            r, _, _ = select.select([wfd, fd], [], [], exit_timeout)
-            if wfd in r:
-                t_watched = time.perf_counter()
         if not procs.wait_gone(pid1, exit_timeout, fd):
             raise RuntimeError("PID 1 did not exit within %g s of SIGTERM" % exit_timeout)
         t1 = time.perf_counter()
-        out = {"ms": (t1 - t0) * 1000}
-        if watch is not None:
-            if t_watched is None:   # PID 1 went first (or no pidfd): no tail to speak of
-                raise RuntimeError("the watched process (pid %s) outlived PID 1 or was not timed" % wpid)
-            out["tail_ms"] = (t1 - t_watched) * 1000
         procs.wait_exit(p, 10)
-        return out
+        return {"ms": (t1 - t0) * 1000}
     finally:
         for f in fds:
             if f >= 0:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -279,8 +279,7 @@ class Bench:
         n = 5 if self.quick else 50
         cases = [("N=%d" % n, n)]
         if self.quick:
-            self.skipped["pid1stop skeleton"] = ("slow (ticker's orphaned `sleep 2` holds its logger's pipe: "
-                                                 "0-2 s per stop); not part of --quick")
+            self.skipped["pid1stop skeleton"] = "boots a web server (python3 -m http.server); not part of --quick"
         else:
             cases.append(("skeleton", 0))
         settle = 0.1 if self.quick else 0.3
@@ -291,27 +290,15 @@ class Bench:
 
                     def one(name=name, label=label, size=size, work=work) -> None:
                         r = self.pid1stop_run(name, work, size, settle)
-                        if size:
-                            self.record("pid1stop %s: SIGTERM until PID 1 exited" % label, name, r["ms"], "ms")
-                        else:
-                            self.record("pid1stop skeleton: SIGTERM (1 s into ticker's sleep 2) until PID 1 exited",
-                                        name, r["ms"], "ms")
-                            self.record("pid1stop skeleton: ticker's orphaned sleep exited until PID 1 exited",
-                                        name, r["tail_ms"], "ms")
+                        self.record("pid1stop %s: SIGTERM until PID 1 exited" % label, name, r["ms"], "ms")
                     try:
                         self.guarded("pid1stop %s" % label, name, one)
                     finally:
                         procs.clean_up(work)
 
     def pid1stop_run(self, name: str, work: str, n: int, settle: float) -> Dict[str, float]:
-        """One run: n sleepers (n > 0) or the skeleton (n == 0) under pysix-init or s6-svscan as PID 1.
-
-        The skeleton's ticker is `while :; do echo; sleep 2; done` feeding its logger: SIGTERM
-        kills the shell, and its orphaned `sleep 2` keeps the logger's pipe open until it ends,
-        so every init waits for it (s6-svscan too: a log supervisor on SIGTERM waits for its
-        logger's EOF). The SIGTERM is therefore sent at a fixed point of that sleep, 1 s after
-        the ticker started (its marker's mtime), and the time from that sleep's exit until
-        PID 1's is reported as well: the part the init controls."""
+        """One run: n sleepers (n > 0) or the skeleton (n == 0) under pysix-init or s6-svscan as PID 1:
+        boot, wait until every service is up (and the skeleton's web port listens), settle, SIGTERM."""
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
         markers = os.path.join(work, "started")
@@ -341,24 +328,7 @@ class Bench:
         def all_up() -> bool:
             return (skel.started(markers) >= names and all(skel.up(d) for d in dirs)
                     and (n > 0 or skel.listening(port)))
-        if n:
-            return pid1.stop_after_boot(argv, env, work, all_up, settle)
-
-        def ticker() -> Tuple[str, float]:
-            (m,) = [m for m in os.listdir(markers) if m.rsplit(".", 1)[0] == "ticker"]
-            return m, os.stat(os.path.join(markers, m)).st_mtime
-
-        def at() -> float:
-            t = ticker()[1] + 1.0   # 1 s into the first `sleep 2`
-            if t < time.time():
-                raise RuntimeError("not up and settled within 1 s of the ticker's start")
-            return t
-
-        def watch(unshare_pid: int) -> Optional[int]:
-            run = pid1.host_pid(unshare_pid, int(ticker()[0].rsplit(".", 1)[1]))
-            kids = procs.children(run) if run else []
-            return kids[0] if len(kids) == 1 else None
-        return pid1.stop_after_boot(argv, env, work, all_up, settle, at=at, watch=watch)
+        return pid1.stop_after_boot(argv, env, work, all_up, settle)
 
     @staticmethod
     def trace_env(what: str) -> Dict[str, str]:
