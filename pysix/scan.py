@@ -330,6 +330,10 @@ class Scanner:
         """In the forked child: become the supervisor of `path`; never returns."""
         code = 111
         try:
+            # Out of the terminal's foreground process group: a Ctrl-C there
+            # is for pysix-init (an ordered stop), not for each supervisor
+            # (SIGINT makes one interrupt its service and leave at once).
+            os.setpgid(0, 0)
             self.loop.close()
             for sig in _BLOCK | {signal.SIGALRM, signal.SIGABRT, signal.SIGUSR1, signal.SIGUSR2,
                                  signal.SIGPWR, signal.SIGWINCH, signal.SIGIO}:

@@ -90,6 +90,25 @@ def test_docker_stop_runs_finish_scripts_and_leaves_nothing(tmp, procs):
     assert took < 3.0   # no fixed sleep anywhere (s6-overlay: always > 3 s)
 
 
+def test_ctrl_c_to_the_whole_process_group_still_stops_in_order(tmp, procs):
+    """A terminal's Ctrl-C (docker run -it) signals the whole foreground
+    process group: pysix-init's ordered stop must still happen (finish
+    scripts, then cont-finish.d), not every supervisor quitting at once."""
+    marks = os.path.join(tmp, "marks")
+    root = tree(os.path.join(tmp, "r"), {
+        "web": ("exec sleep 1000", {"finish": "#!/bin/sh\necho web-finish $1 $2 >> %s\n" % marks}),
+    }, finish={"10-bye": "echo cont-finish-ran >> %s" % marks})
+    p = start(procs, root)
+    pid1 = pid1_of(p)
+    wait_up(root, "web")
+    os.killpg(os.getpgid(pid1), signal.SIGINT)
+    out, _ = p.communicate(timeout=20)
+    assert p.returncode == 0, out.decode()
+    text = open(marks).read()
+    assert "web-finish 256 15" in text, text        # TERMed by the ordered stop, then its finish ran
+    assert text.index("web-finish") < text.index("cont-finish-ran")
+
+
 def test_service_ignoring_term_is_killed_after_grace_not_before(tmp, procs):
     root = tree(os.path.join(tmp, "r"), {"stubborn": ("trap '' TERM; while :; do sleep 0.05; done", {})})
     p = start(procs, root, env={"PYSIX_SERVICES_GRACETIME": "1500"})
