@@ -143,7 +143,7 @@ def test_oneshot_migration_that_dependents_wait_for(tmp, procs):
     scan, log = os.path.join(tmp, "scan"), os.path.join(tmp, "log")
     mig = make_sd(os.path.join(scan, "migrate"), "%s %s start-migrate; sleep 0.4; %s %s end-migrate" % (
         STAMP, log, STAMP, log), type="oneshot\n")
-    app = make_sd(os.path.join(scan, "app"), stamped_run(log, "app"), dependencies="migrate\n", notification_fd="3")
+    make_sd(os.path.join(scan, "app"), stamped_run(log, "app"), dependencies="migrate\n", notification_fd="3")
     p = start_scan(procs, scan)
     wait_for(lambda: os.path.exists(log) and "start-app" in open(log).read(), timeout=10)
     ev = events(log)
