@@ -18,13 +18,13 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import sys
 import time
 
-from .signames import signal_name
 from . import contenv, fifodir, settings
 from .fscopy import copy_file, remove_tree
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
 from .scan import MODE_TERMINATE, Scanner, set_subreaper
 from .servicepolicy import service_ready_for_dependents
+from .signames import signal_name
 from .trace import enable as enable_trace, trace
 
 TYPE_CHECKING = False
@@ -363,8 +363,6 @@ class Init:
             return
         _killpg(self.cmd_pid, signal.SIGTERM)
         _killpg(self.cmd_pid, signal.SIGCONT)
-        if self.scanner is not None:
-            self.scanner.stop_watching()    # stopping: no new services from here on
 
         def after() -> None:
             self.done_cb = None

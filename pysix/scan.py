@@ -78,7 +78,6 @@ class Scanner:
         self.masked = False     # inside scan(): spawns wait in `batch`, forked together at its end
         self.batch: List[Tuple[Service, bool]] = []
         self.watch = None
-        self.unwatched = False  # stop_watching() was called: never start watching again
         self.ctl_r = self.ctl_w = self.lock_fd = -1
         self.spawn_hook: Callable[[str], None] = lambda name: None
         # Seconds a service gets after its supervisor is told to stop, before
@@ -131,7 +130,7 @@ class Scanner:
         self.loop.call_later(0, self._start_watching)
 
     def _start_watching(self) -> None:
-        if self.terminating or self.unwatched:
+        if self.terminating:
             return
         from .dirnotify import SIGNAL, DirNotify
         self.loop.add_signal(SIGNAL, lambda sig: self.request_scan())   # before any can come
@@ -449,12 +448,11 @@ class Scanner:
         for svc in self.services.values():
             if svc.logged:
                 self._close_pipe(svc)
-        self.stop_watching()
+        self._stop_watching()
         self._check_terminated()
 
-    def stop_watching(self) -> None:
+    def _stop_watching(self) -> None:
         """No more watching: a stop has begun."""
-        self.unwatched = True
         if self.watch is not None:
             self.watch.close()
             self.watch = None
