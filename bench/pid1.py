@@ -73,10 +73,6 @@ class Init:
     def __init__(self, work: str) -> None:
         self.work = work
 
-    @classmethod
-    def missing(cls) -> List[str]:
-        return [c for c in cls.needs if not shutil.which(c)]
-
     def argv(self, child: List[str]) -> List[str]:
         raise NotImplementedError
 

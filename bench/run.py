@@ -101,13 +101,19 @@ class Bench:
         self.systems = []
         self.only_systems = only_systems
         for cls in TREES:
-            missing = cls.missing()
-            if only_systems and cls.name not in only_systems:
-                self.skipped[cls.name] = "not in --systems"
-            elif missing:
-                self.skipped[cls.name] = "not found on PATH: " + ", ".join(missing)
-            else:
+            if self.usable(cls.name, cls.needs, cls.name):
                 self.systems.append(cls(os.path.join(work, cls.name)))
+
+    def usable(self, name: str, needs: List[str], label: str) -> bool:
+        """Is `name` selected by --systems and are its commands on PATH? If not, say why under `label`."""
+        missing = [c for c in needs if not shutil.which(c)]
+        if self.only_systems and name not in self.only_systems:
+            self.skipped[label] = "not in --systems"
+        elif missing:
+            self.skipped[label] = "not found on PATH: " + ", ".join(missing)
+        else:
+            return True
+        return False
 
     def record(self, metric: str, system: str, value: float, unit: str) -> None:
         self.results.setdefault(metric, {}).setdefault(system, []).append(value)
@@ -227,15 +233,8 @@ class Bench:
         if why:
             self.skipped["PID 1 metrics"] = why
             return
-        inits = []
-        for cls in pid1.INITS:
-            missing = cls.missing()
-            if self.only_systems and cls.name not in self.only_systems:
-                self.skipped["%s (PID 1)" % cls.name] = "not in --systems"
-            elif missing:
-                self.skipped["%s (PID 1)" % cls.name] = "not found on PATH: " + ", ".join(missing)
-            else:
-                inits.append(cls(os.path.join(self.work, "pid1-" + cls.name)))
+        inits = [cls(os.path.join(self.work, "pid1-" + cls.name)) for cls in pid1.INITS
+                 if self.usable(cls.name, cls.needs, "%s (PID 1)" % cls.name)]
         orphans = 100 if self.quick else 1000
         for _ in range(self.repeats):
             for init in inits:
@@ -267,15 +266,8 @@ class Bench:
         if why:
             self.skipped["pid1stop"] = why
             return
-        inits = []
-        for name, needs in (("pysix", ["pysix-init"]), ("s6", ["s6-svscan", "s6-supervise"])):
-            missing = [c for c in needs if not shutil.which(c)]
-            if self.only_systems and name not in self.only_systems:
-                self.skipped["%s (pid1stop)" % name] = "not in --systems"
-            elif missing:
-                self.skipped["%s (pid1stop)" % name] = "not found on PATH: " + ", ".join(missing)
-            else:
-                inits.append(name)
+        inits = [name for name, needs in (("pysix", ["pysix-init"]), ("s6", ["s6-svscan", "s6-supervise"]))
+                 if self.usable(name, needs, "%s (pid1stop)" % name)]
         n = 5 if self.quick else 50
         cases = [("N=%d" % n, n)]
         if self.quick:
@@ -342,11 +334,7 @@ class Bench:
 
     def depsboot(self) -> None:
         """The skeleton booted by pysix-init, with a 3-level dependency chain and without."""
-        if self.only_systems and "pysix" not in self.only_systems:
-            self.skipped["depsboot"] = "pysix not in --systems"
-            return
-        if not shutil.which("pysix-init"):
-            self.skipped["depsboot"] = "not found on PATH: pysix-init"
+        if not self.usable("pysix", ["pysix-init"], "depsboot"):
             return
         trees = (("pysix (no deps)", False), ("pysix (chain)", True))
         m_start, m_ready = "depsboot: until every run started", "depsboot: until all up, web ready"

@@ -32,11 +32,6 @@ class System:
         self.proc: Optional[subprocess.Popen] = None
         self.n = 0
 
-    @classmethod
-    def missing(cls) -> List[str]:
-        """The commands this system needs that are not on PATH."""
-        return [c for c in cls.needs if not which(c)]
-
     # layout ----------------------------------------------------------------
     def service_dir(self, i: int) -> str:
         return os.path.join(self.work, "scan", "s%d" % i)
