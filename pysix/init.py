@@ -335,6 +335,8 @@ class Init:
                 self._hurry_now()
             return
         self.stopping = True
+        if self.scanner is not None:
+            self.scanner.mark_stopping()   # from now on no supervisor starts its service again
         info("stopping: %s" % why)
         trace("stage", stage=3, phase="begin", why=why)
         trace("phase", phase="stop-cmd", why=why)

@@ -33,5 +33,21 @@ def lock_held(path: str) -> bool:
     return _FLOCK.unpack(res)[0] != fcntl.F_UNLCK
 
 
+def lock_holder(path: str) -> int:
+    """The pid holding a lock on `path` (0: free, absent or unreadable)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return 0
+    try:
+        probe = _FLOCK.pack(fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)
+        res = _FLOCK.unpack(fcntl.fcntl(fd, fcntl.F_GETLK, probe))
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+    return res[4] if res[0] != fcntl.F_UNLCK else 0
+
+
 def supervised(sd: str) -> bool:
     return lock_held(os.path.join(sd, "supervise", "lock"))

@@ -7,7 +7,15 @@ What s6-svscan 2.11 does (spec section 11), plus:
 * a supervisor that dies is restarted at once if it lived 1 s, else 1 s
   after its previous start;
 * with `prefix=True`, the output of services without `log/` goes through
-  the scanner, which writes whole lines prefixed with the service name.
+  the scanner, which writes whole lines prefixed with the service name;
+* a supervisor still running from a previous scanner (its lock is held) is
+  waited for, not duplicated, and a logged service gets back the pipe its
+  live processes already share, so a scanner restart loses no logging;
+* when it reaps a process that a dead supervisor's identity record names,
+  it passes the wait status on to the supervisor that took it over;
+* a stop of the tree is marked on disk (`.s6-svscan/pysix-stopping`) before
+  anything else, and control bytes are read under `pysix-ctl-lock`, so no
+  supervisor restarts its service once a stop was asked for.
 
 The scanner is embeddable: pysix-svscan wraps it with s6-svscan's signals,
 pysix-init with the container stages.
@@ -21,10 +29,12 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import stat
 import time
 
-from .control import SVSCAN_LETTERS
+from .control import SVSCAN_LETTERS, write_control
+from .lockprobe import lock_holder
 from .loop import Loop, Timer
 from .reaper import Reaper
 from .stoporder import OrderedStop
+from .supervise import identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -34,6 +44,10 @@ CTLDIR = ".s6-svscan"
 RESPAWN_MIN_INTERVAL = 1.0
 RESCAN_ON_ERROR = 3.0
 PREFIX_LINE_MAX = 65536
+STOPPING = "pysix-stopping"      # in CTLDIR: the tree is stopping (supervisors read it)
+CTL_LOCK = "pysix-ctl-lock"      # in CTLDIR: held while control bytes are acted on
+STOP_LETTERS = "tiqb"
+REAPED_KEEP = 64                 # unknown pids reaped before their supervisor's exit was seen
 # Signals a freshly forked supervisor must not lose before its handlers exist.
 _BLOCK = {signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT}
 
@@ -46,7 +60,7 @@ MODE_QUIT = (True, signal.SIGTERM, signal.SIGTERM)            # q
 
 class Service:
     __slots__ = ("name", "key", "active", "logged", "pipe_r", "pipe_w", "pid", "log_pid",
-                 "started", "log_started", "timer", "log_timer", "buf")
+                 "started", "log_started", "timer", "log_timer", "buf", "foreign")
 
     def __init__(self, name: str, key: Tuple[int, int]) -> None:
         self.name = name
@@ -59,6 +73,8 @@ class Service:
         self.timer: Optional[Timer] = None
         self.log_timer: Optional[Timer] = None
         self.buf = b""
+        # pidfds of supervisors left by a previous scanner, waited for: {log?: fd}
+        self.foreign: Dict[bool, int] = {}
 
 
 class Scanner:
@@ -87,6 +103,11 @@ class Scanner:
         self.by_name: Dict[str, List[Service]] = {}
         self.live = 0           # supervisors and loggers forked and not yet reaped
         self.stop_mode = MODE_TERMINATE
+        self.ctl_lock = -1
+        # pid -> (service dir, start ticks): runs and finishes whose supervisor died
+        self.orphans: Dict[int, Tuple[str, int]] = {}
+        self.reaped_unknown: Dict[int, int] = {}
+        reaper.on_unknown = self._on_unknown_reaped
 
     # messages ------------------------------------------------------------
     def warn(self, msg: str) -> None:
@@ -115,7 +136,20 @@ class Scanner:
                 raise RuntimeError("%s/control exists and is not a FIFO" % d)
         self.ctl_r = os.open(d + "/control", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         self.ctl_w = os.open(d + "/control", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            os.unlink(d + "/" + STOPPING)    # left by a previous run
+        except FileNotFoundError:
+            pass
+        self.ctl_lock = os.open(d + "/" + CTL_LOCK, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         self.loop.add_reader(self.ctl_r, self._on_control)
+
+    def mark_stopping(self) -> None:
+        """Tell every supervisor, through the disk, that nothing starts again."""
+        try:
+            os.close(os.open(os.path.join(self.scandir, CTLDIR, STOPPING),
+                             os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
+        except OSError as e:
+            self.warn("unable to mark the stop in %s: %s" % (CTLDIR, e.strerror))
 
     def start(self) -> None:
         """Scan now; watch the scan dir for changes once every supervisor is forked."""
@@ -230,7 +264,8 @@ class Scanner:
         svc.logged = os.path.isdir(path + "/log")
         if svc.logged or self.prefix:
             try:
-                svc.pipe_r, svc.pipe_w = os.pipe2(os.O_CLOEXEC)
+                old = _live_log_pipe(path) if svc.logged else None
+                svc.pipe_r, svc.pipe_w = old if old else os.pipe2(os.O_CLOEXEC)
             except OSError as e:
                 self.warn("unable to create a pipe for %s: %s" % (name, e.strerror))
                 return None
@@ -268,6 +303,12 @@ class Scanner:
 
     # forking a supervisor --------------------------------------------------
     def _spawn(self, svc: Service, log: bool) -> None:
+        if log in svc.foreign:
+            return          # waiting for a previous scanner's supervisor to exit
+        path = os.path.join(self.scandir, svc.name + "/log" if log else svc.name)
+        holder = lock_holder(path + "/supervise/lock")
+        if holder and self._wait_foreign(svc, log, holder):
+            return
         if self.masked:     # inside a scan: forked with the rest of the batch
             self.batch.append((svc, log))
             return
@@ -313,6 +354,23 @@ class Scanner:
                 svc.pid, svc.started = pid, now
             self.reaper.watch(pid, lambda p, st, s=svc, lg=log: self._on_supervisor_exit(s, lg, st))
             self.spawn_hook(name)
+
+    def _wait_foreign(self, svc: Service, log: bool, pid: int) -> bool:
+        """A supervisor we did not fork holds the lock: fork ours once it exits."""
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            return False
+
+        def gone() -> None:
+            self.loop.remove_reader(fd)
+            os.close(fd)
+            svc.foreign.pop(log, None)
+            if svc.active and not self.terminating and not (svc.log_pid if log else svc.pid):
+                self._spawn(svc, log)
+        svc.foreign[log] = fd
+        self.loop.add_reader(fd, gone)
+        return True
 
     def _plan(self, svc: Service, log: bool) -> Tuple[str, str, int, int, int]:
         """(path, name, stdin, stdout, stderr) of the supervisor to fork."""
@@ -363,6 +421,8 @@ class Scanner:
         else:
             svc.pid = 0
         self.live -= 1
+        if st != 0:     # killed, or failed: what it ran may now be an orphan of ours
+            self._note_orphan(os.path.join(self.scandir, svc.name + "/log" if log else svc.name))
         if self.terminating:
             if self.stopper is not None and not any(
                     s.pid or s.log_pid for s in self.by_name.get(svc.name, ())):
@@ -373,6 +433,33 @@ class Scanner:
             self._spawn_when_due(svc, log, time.monotonic())
         else:
             self._forget_if_done(svc)
+
+    # orphans of dead supervisors ----------------------------------------------
+    def _note_orphan(self, path: str) -> None:
+        rec = identity.read_record(path + "/" + identity.RECORD)
+        if rec is None or rec[0] == "spawning":
+            return
+        self.orphans[rec[1]] = (path, rec[2])
+        st = self.reaped_unknown.pop(rec[1], None)
+        if st is not None:      # reaped in the same batch, before its supervisor
+            self._pass_on(rec[1], st)
+
+    def _on_unknown_reaped(self, pid: int, st: int) -> None:
+        if pid in self.orphans:
+            self._pass_on(pid, st)
+            return
+        self.reaped_unknown[pid] = st
+        if len(self.reaped_unknown) > REAPED_KEEP:
+            self.reaped_unknown.pop(next(iter(self.reaped_unknown)))
+
+    def _pass_on(self, pid: int, st: int) -> None:
+        """Give the adopting supervisor the wait status only we could see."""
+        path, start = self.orphans.pop(pid)
+        try:
+            identity.write_atomic(path + "/" + identity.REAPED, b"%d %d %d\n" % (pid, start, st & 0xFFFF))
+            write_control(path + "/supervise/control", b"\0")
+        except Exception:
+            pass    # no supervisor yet: it reads the file when it starts
 
     def _forget_if_done(self, svc: Service) -> None:
         if svc.active or svc.pid or svc.log_pid:
@@ -440,6 +527,7 @@ class Scanner:
                     t.cancel()
             svc.timer = svc.log_timer = None
         self.stop_mode = mode
+        self.mark_stopping()
         for svc in self.services.values():    # a replaced dir may share its name with the old one
             self.by_name.setdefault(svc.name, []).append(svc)
         self.stopper = OrderedStop(self.loop, self.scandir, self.stop_grace, self._signal_service)
@@ -464,6 +552,11 @@ class Scanner:
                 _kill(svc.pid, main_sig)
             if svc.log_pid:
                 _kill(svc.log_pid, log_sig)
+            for log, fd in svc.foreign.items():   # a previous scanner's: not waited for
+                try:
+                    signal.pidfd_send_signal(fd, log_sig if log else main_sig)
+                except OSError:
+                    pass
 
     def hurry(self) -> None:
         """A second stop request: no more grace for anything still running."""
@@ -479,15 +572,30 @@ class Scanner:
 
     # control FIFO ---------------------------------------------------------------
     def _on_control(self) -> None:
-        while True:
-            try:
-                data = os.read(self.ctl_r, 4096)
-            except (BlockingIOError, OSError):
-                return
-            if not data:
-                return
-            for b in data:
-                self.letter(chr(b))
+        # Under the lock a starting supervisor checks (see supervise/supervisor
+        # _tree_check): it never sees the bytes gone and the stop not yet marked.
+        import fcntl
+        try:
+            fcntl.flock(self.ctl_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            # A supervisor is looking, for microseconds: read a moment later.
+            self.loop.remove_reader(self.ctl_r)
+            self.loop.call_later(0.001, lambda: self.loop.add_reader(self.ctl_r, self._on_control))
+            return
+        try:
+            while True:
+                try:
+                    data = os.read(self.ctl_r, 4096)
+                except (BlockingIOError, OSError):
+                    return
+                if not data:
+                    return
+                if any(chr(b) in STOP_LETTERS for b in data):
+                    self.mark_stopping()
+                for b in data:
+                    self.letter(chr(b))
+        finally:
+            fcntl.flock(self.ctl_lock, fcntl.LOCK_UN)
 
     def letter(self, c: str) -> None:
         if self.on_letter(c):
@@ -513,6 +621,39 @@ class Scanner:
             cb()
         elif c not in SVSCAN_LETTERS:
             self.warn("received unknown control command: %r" % c)
+
+
+def _live_log_pipe(path: str) -> Optional[Tuple[int, int]]:
+    """The pipe a logged service's live processes share, if a previous scanner
+    left them running: reopened through /proc (Linux reopens the same pipe),
+    so the service and its logger stay connected whatever restarts next."""
+    def holders():
+        yield lock_holder(path + "/supervise/lock"), 1
+        yield lock_holder(path + "/log/supervise/lock"), 0
+        for sub, fd in (("/log/", 0), ("/", 1)):
+            rec = identity.read_record(path + sub + identity.RECORD)
+            if rec is not None and rec[0] == "run" and identity.matches(
+                    rec, identity.boot_id(), identity.proc_stat(rec[1])):
+                yield rec[1], fd
+    for pid, fd in holders():
+        if not pid:
+            continue
+        src = "/proc/%d/fd/%d" % (pid, fd)
+        try:
+            if not stat.S_ISFIFO(os.stat(src).st_mode):
+                continue
+            r = os.open(src, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            w = os.open("/proc/self/fd/%d" % r, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            os.close(r)
+            continue
+        os.set_blocking(r, True)
+        os.set_blocking(w, True)
+        return r, w
+    return None
 
 
 def set_subreaper() -> bool:

@@ -2,17 +2,17 @@
 
 A service's supervisor is told to stop once no running service depends on
 it; independent services stop in parallel. Each service then gets `grace`
-seconds before its run is SIGKILLed. Services that can never run (in a
-cycle, or missing a dependency) do not hold anything back.
+seconds; then its supervisor, the one owner of its process, is told to
+SIGKILL it (control letter `k`). Services that can never run (in a cycle, or
+missing a dependency) do not hold anything back.
 """
 from __future__ import annotations
 
 import os
-import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 
+from .control import write_control
 from .deps import blocked, read_graph
 from .loop import Loop, Timer
-from .status import unpack_status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -30,12 +30,16 @@ def reverse_graph(graph: Dict[str, List[str]]) -> Dict[str, List[str]]:
 
 def ready_to_stop(dependents: Dict[str, List[str]], running: Set[str], signalled: Set[str],
                   blocked: Set[str]) -> List[str]:
-    """Running services not yet signalled that no running service depends on (pure)."""
+    """Running services not yet signalled that no running service depends on (pure).
+
+    A dependency waits while any dependent still runs, signalled or not. Only
+    when nothing signalled is left running and still nothing may stop is the
+    rest a cycle: then it all stops at once.
+    """
     waiting = running - signalled
     out = [name for name in sorted(waiting)
            if not any(n in running and n != name and n not in blocked for n in dependents.get(name, ()))]
-    if not out and waiting:
-        # Only possible with a cycle among running services: stop them all.
+    if not out and waiting and not (running & signalled):
         out = sorted(waiting)
     return out
 
@@ -92,20 +96,11 @@ class OrderedStop:
             self.kill_service(name)
 
     def kill_service(self, name: str) -> None:
-        """SIGKILL the service's run (its logger drains and ends on its own)."""
+        """Grace is over: the supervisor SIGKILLs its run (`k`); the logger
+        drains and ends on its own. No pid is read back from a status file:
+        only the supervisor knows for sure which process is its service."""
         self.timers.pop(name, None)
-        pid = _status_pid(os.path.join(self.scandir, name))
-        if pid:
-            for target in (-pid, pid):   # its process group (it leads one), then itself
-                try:
-                    os.kill(target, signal.SIGKILL)
-                except OSError:
-                    pass
-
-
-def _status_pid(sd: str) -> int:
-    try:
-        with open(os.path.join(sd, "supervise", "status"), "rb") as f:
-            return unpack_status(f.read()).pid
-    except (OSError, ValueError):
-        return 0
+        try:
+            write_control(os.path.join(self.scandir, name, "supervise", "control"), b"k")
+        except Exception:
+            pass    # no supervisor listening: nothing of ours to kill

@@ -73,6 +73,16 @@ class ProcSet:
 
     def __init__(self) -> None:
         self.procs: List[subprocess.Popen] = []
+        self.pids: List[int] = []     # other processes a test made: SIGKILLed by pid at the end
+
+    def track(self, *pids: int) -> None:
+        self.pids.extend(p for p in pids if p)
+
+    def busy(self, n: int = 3) -> None:
+        """Keep the cores busy with `n` CPU-bound loops until the test ends."""
+        import sys
+        for _ in range(n):
+            self.start([sys.executable, "-c", "while True: pass"])
 
     def start(self, args, **kw) -> subprocess.Popen:
         kw.setdefault("start_new_session", True)
@@ -81,6 +91,11 @@ class ProcSet:
         return p
 
     def kill_all(self) -> None:
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         for p in self.procs:
             if p.poll() is None:
                 for sig in (signal.SIGTERM,):

@@ -125,20 +125,6 @@ def test_signal_scripts_replace_defaults_and_finish_runs(tmp, procs):
     assert "finish .s6-svscan/finish" in open(mark).read()
 
 
-def test_killed_supervisor_is_replaced_without_a_second_copy(tmp, procs):
-    scan = os.path.join(tmp, "scan")
-    a = make_sd(os.path.join(scan, "a"), "exec sleep 1000")
-    p = procs.start(["pysix-svscan", scan])
-    old = wait_for(lambda: up_pid(a))
-    os.kill(supervisors_of(p.pid)["sv:a"], signal.SIGKILL)
-    new = wait_for(lambda: (lambda x: x if x and x != old else 0)(up_pid(a)), timeout=8,
-                   what="a new run under a new supervisor")
-    assert not pid_alive(old), "the orphaned run was left alive next to the new one"
-    runs = subprocess.run(["pgrep", "-f", "-x", "sleep 1000"], capture_output=True, text=True).stdout.split()
-    assert str(new) in runs
-    stop(p)
-
-
 def test_orphans_of_services_are_reaped_by_the_scanner(tmp, procs):
     scan = os.path.join(tmp, "scan")
     a = make_sd(os.path.join(scan, "a"), "(sleep 0.3 &) ; exec sleep 1000")

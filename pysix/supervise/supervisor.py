@@ -1,19 +1,22 @@
-"""The per-service supervisor: s6-supervise 2.11 semantics in one event loop.
+"""The per-service supervisor: the I/O shell around the pure machine.
 
-One `Supervisor` owns one service directory. It keeps `supervise/status`,
+One `Supervisor` owns one service directory. `machine.step` decides; this
+module spawns, signals, reads the control FIFO and keeps `supervise/status`,
 `death_tally` and the `event/` fifodir byte-compatible with s6 so the real
 s6 tools can drive it. Where pysix deliberately differs from s6:
 
 * restart: a service that was up for at least 1 s is restarted at once; one
   that dies sooner is started again no earlier than 1 s after its previous
-  start (s6 waits 1 s after the end of `finish` unless the service had
-  notified readiness);
+  start;
 * the readiness pipe is read non-blocking: bytes without a newline never
   freeze the supervisor;
 * a missing `finish` is not forked: the `dD` events are sent at once;
 * `run` failing to exec is retried after 1 s, doubling up to 10 s (s6: 10 s);
-* a `run` left behind by a SIGKILLed supervisor is found through the status
-  file and replaced, so two copies never run (s6 starts a second copy).
+* a `run` (or `finish`) left by a SIGKILLed supervisor is taken over: its
+  identity record (identity.py) names it exactly, its death is seen through
+  a pidfd, and the scanner that reaps it passes the wait status on;
+* once the scanner stops the tree (`.s6-svscan/pysix-stopping`), nothing is
+  started again, so each death runs `finish` once.
 """
 from __future__ import annotations
 
@@ -24,25 +27,37 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import sys
 import time
 
-from . import fifodir
-from .control import SIGNAL_LETTERS
-from .loop import Loop, Timer
-from .servicepolicy import ServicePolicy
-from .trace import trace
-from .servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DEATH_TALLY,
-                         read_down_signal, read_small, read_uint)
-from .status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, TALLY_SIZE, Status,
-                     death_from_wstat, pack_status, pack_tally, split_wait, unpack_status,
-                     unpack_tally)
+from .. import fifodir
+from ..control import SIGNAL_LETTERS
+from ..loop import Loop, Timer
+from ..servicepolicy import ServicePolicy
+from ..trace import trace
+from ..servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DEATH_TALLY,
+                          read_down_signal, read_small, read_uint)
+from ..status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, TALLY_SIZE, Status,
+                      death_from_wstat, pack_status, pack_tally, split_wait, unpack_status,
+                      unpack_tally)
+from . import identity
+from .machine import (DOWN, EV_ADOPT_FINISH, EV_ADOPT_RUN, EV_DEADLINE, EV_DOWN, EV_EXIT,
+                      EV_FINISH_DONE, EV_ONCE, EV_QUIT, EV_RUN_DIED, EV_SIGNAL, EV_SPAWN_LATER,
+                      EV_SPAWNED, EV_TERM, EV_TREE_STOP, EV_UP, EV_VETO, EV_WANT_DOWN, FINISH,
+                      FX_DEADLINE, FX_DOWN_EVENT, FX_EVENT, FX_EXIT, FX_KILL, FX_START, FX_STATUS,
+                      FX_STDIO_NULL, SIG_PAUSE, SIG_RESUME, UP, Core, step)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Callable, Optional
 
-RESTART_MIN_INTERVAL = 1.0     # seconds between two starts of a crashing service
-KILL_REPEAT = 5.0              # SIGKILL again every 5 s, as s6
 EXEC_RETRY_MIN, EXEC_RETRY_MAX = 1.0, 10.0
-ORPHAN_GRACE = 3.0             # seconds an orphaned run gets after its down-signal
+REAPED_WAIT = 1.0          # seconds an adopted death waits for the scanner's wait status
+TREE_CHECK_RETRY = 0.005   # a start waits while the scanner has unread control bytes ...
+TREE_CHECK_MAX = 1.0       # ... for at most this long
+UNKNOWN_WSTAT = 255 << 8   # an adopted process whose wait status nobody passed on
+POKE = 0                   # control byte: the scanner wrote supervise/pysix-reaped
+STOPPING = "../.s6-svscan/pysix-stopping"
+SCAN_CONTROL = "../.s6-svscan/control"
+SCAN_CTL_LOCK = "../.s6-svscan/pysix-ctl-lock"
+_FIONREAD = 0x541B
 
 # Signals a service must get with their default action, whatever we ignore.
 _SIGDEF = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGQUIT,
@@ -62,31 +77,91 @@ class Supervisor(ServicePolicy):
         self.name = name
         self.loop = loop
         self.prog = prog
-        self.pid = 0            # run
-        self.fpid = 0           # finish
-        self.want_up = True
-        self.paused = False
+        self.core = Core()
+        self.pid = 0            # run (spawned or adopted)
+        self.fpid = 0           # finish (spawned or adopted)
+        self.adopted_fd = -1    # pidfd of an adopted run or finish (not our child)
+        self.adopted_start = 0
+        self.reaped_timer: Optional[Timer] = None
         self.ready = True
         self.wstat = 0
         self.stamp = self.readystamp = time.time_ns()
-        self.last = False       # exit once the service is down
-        self.last_spawn = -1e9  # monotonic time of the last successful start
         self.exec_retry = EXEC_RETRY_MIN
         self.notif_fd = -1
         self.ctl_r = self.ctl_w = self.lock_fd = -1
-        self.start_timer: Optional[Timer] = None
-        self.kill_timer: Optional[Timer] = None
-        self.finish_timer: Optional[Timer] = None
-        self.orphan_fd = -1
+        self.deadline: Optional[Timer] = None
+        self.deferred_since = 0.0
         self.on_exit: Callable[[], None] = self._exit
-        self.down_signal = signal.SIGTERM
         self.policy_init()
         self.gone = False       # our directory was removed: nothing to write any more
+        self.cwd = ""
+
+    # the machine's fields, as the policy mixin knows them
+    @property
+    def want_up(self) -> bool:
+        return self.core.want_up
+
+    @want_up.setter
+    def want_up(self, v: bool) -> None:
+        self.core.want_up = v
+
+    @property
+    def last(self) -> bool:
+        return self.core.last
+
+    @property
+    def paused(self) -> bool:
+        return self.core.paused
 
     # messages ------------------------------------------------------------
     def warn(self, msg: str) -> None:
         try:
             os.write(2, ("%s %s: warning: %s\n" % (self.prog, self.name, msg)).encode("utf-8", "replace"))
+        except OSError:
+            pass
+
+    # driving the machine ---------------------------------------------------
+    def feed(self, event: int, arg: object = None) -> None:
+        for fx in step(self.core, event, arg, time.monotonic()):
+            self.apply(fx)
+
+    def apply(self, fx: tuple) -> None:
+        kind = fx[0]
+        if kind == FX_STATUS:
+            self.write_status()
+        elif kind == FX_EVENT:
+            self.event(fx[1])
+        elif kind == FX_KILL:
+            self._signal(fx[1])
+        elif kind == FX_DEADLINE:
+            if self.deadline is not None:
+                self.deadline.cancel()
+                self.deadline = None
+            if fx[1] is not None:
+                self.deadline = self.loop.call_later(fx[1], self._on_deadline)
+        elif kind == FX_START:
+            self._start()
+        elif kind == FX_DOWN_EVENT:
+            self.event(fx[1] + self.down_event(fx[2]))
+        elif kind == FX_STDIO_NULL:
+            _stdio_to_null()
+        elif kind == FX_EXIT:
+            self.finish_exit()
+
+    def _on_deadline(self) -> None:
+        self.deadline = None
+        self.feed(EV_DEADLINE)
+
+    def _signal(self, sig: int) -> None:
+        """Signal run (UP) or finish (FINISH): through the pidfd when adopted."""
+        target = self.pid or self.fpid
+        if not target:
+            return
+        try:
+            if self.adopted_fd >= 0:
+                signal.pidfd_send_signal(self.adopted_fd, sig)
+            else:
+                os.kill(target, sig)
         except OSError:
             pass
 
@@ -101,6 +176,7 @@ class Supervisor(ServicePolicy):
                 if nul != fd:
                     os.dup2(nul, fd)
                     os.close(nul)
+        self.cwd = os.getcwd()
         old = os.umask(0)
         try:
             for d in ("event", "supervise"):
@@ -131,16 +207,20 @@ class Supervisor(ServicePolicy):
             os.close(os.open("supervise/death_tally", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666))
         except OSError as e:
             self.warn("unable to truncate supervise/death_tally: %s" % e.strerror)
-        self.want_up = not os.path.lexists("down")
+        self.core.want_up = not os.path.lexists("down")
+        self.core.down_signal = self._down_signal()
         self.loop.add_reader(self.ctl_r, self._on_control)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT):
             self.loop.add_signal(sig, self._on_signal)
-        self.write_status()
+        # Nothing is written before what the predecessor left is known: a
+        # status with pid 0 written now would hide a live run from our own
+        # successor if we were killed in turn.
+        self._adopt(identity.read_record(), old_status)
+        if self.core.state == DOWN:
+            self.write_status()
         self.event(b"s")
-        if old_status is not None and self._replace_orphan(old_status):
-            return
-        if self.want_up:
-            self.start()
+        if self.core.state == DOWN and self.core.want_up:
+            self.apply((FX_START,))
 
     def _mkctldir(self, d: str) -> None:
         try:
@@ -169,50 +249,112 @@ class Supervisor(ServicePolicy):
         except (OSError, ValueError):
             return None
 
-    # the orphan left by a killed supervisor -------------------------------
-    def _replace_orphan(self, old: Status) -> bool:
-        """Stop a run/finish left alive by a previous supervisor; True if one was found."""
-        pid = old.pid
-        if not pid or not _is_our_orphan(pid, old.stamp):
-            return False
-        self.warn("previous instance left pid %d running: stopping it before starting a new one" % pid)
+    # taking over what a killed supervisor left ------------------------------
+    def _adopt(self, rec: Optional[tuple], old: Optional[Status]) -> None:
+        """Take over the run or finish the identity record names, if it is alive."""
+        if rec is None:
+            return
+        kind, pid, start, boot = rec
+        if boot != identity.boot_id():
+            self._forget_record()
+            return
+        if kind == "spawning":
+            pid = self._find_unrecorded(pid, start)
+            if not pid:
+                self._forget_record()
+                return
+            kind, start = "run", identity.proc_stat(pid)[3]
         try:
-            self.orphan_fd = os.pidfd_open(pid)
+            fd = os.pidfd_open(pid)
         except OSError:
-            return False
-        self.down_signal = self._down_signal()
-        _kill(pid, self.down_signal if not old.finishing else signal.SIGTERM)
-        _kill(pid, signal.SIGCONT)
-        self.loop.add_reader(self.orphan_fd, self._orphan_gone)
-        self.kill_timer = self.loop.call_later(ORPHAN_GRACE, lambda: self._orphan_kill(pid))
-        return True
+            fd = -1
+        # Checked after pidfd_open: a pidfd names one process for ever, the
+        # pid only while that process lives.
+        if fd < 0 or not identity.matches((kind, pid, start, boot), boot, identity.proc_stat(pid)):
+            if fd >= 0:
+                os.close(fd)
+            wst = identity.read_reaped(pid, start)
+            self._forget_record()
+            if kind == "run" and wst is not None:
+                # It died while nobody supervised it; the scanner kept its status.
+                self._adopted_run(pid, start, -1, old)
+                self._adopted_dead(wst)
+            return
+        if kind == "run":
+            self._adopted_run(pid, start, fd, old)
+            self.warn("took over run (pid %d) left by the previous supervisor" % pid)
+        else:
+            self.fpid, self.adopted_fd, self.adopted_start = pid, fd, start
+            self.ready = True
+            if old is not None:
+                self.wstat = old.wstat
+            self.loop.add_reader(fd, self._on_adopted_exit)
+            self.feed(EV_ADOPT_FINISH)
+            self.warn("took over finish (pid %d) left by the previous supervisor" % pid)
 
-    def _orphan_kill(self, pid: int) -> None:
-        if self.orphan_fd >= 0:
-            try:
-                signal.pidfd_send_signal(self.orphan_fd, signal.SIGKILL)
-            except OSError:
-                pass
-            self.kill_timer = self.loop.call_later(KILL_REPEAT, lambda: self._orphan_kill(pid))
+    def _adopted_run(self, pid: int, start: int, fd: int, old: Optional[Status]) -> None:
+        self.pid, self.adopted_fd, self.adopted_start = pid, fd, start
+        if old is not None and old.pid == pid:
+            self.stamp, self.readystamp, self.ready = old.stamp, old.readystamp, old.ready
+        else:
+            self.stamp, self.ready = time.time_ns(), False
+        if fd >= 0:
+            self.loop.add_reader(fd, self._on_adopted_exit)
+        self.feed(EV_ADOPT_RUN)
+        if not self.ready:
+            self.after_spawn(False)   # a check can still say it is ready; a notification pipe is gone
 
-    def _orphan_gone(self) -> None:
-        self.loop.remove_reader(self.orphan_fd)
-        os.close(self.orphan_fd)
-        self.orphan_fd = -1
-        self._cancel("kill_timer")
-        if self.last:
-            self.finish_exit()
-        elif self.want_up:
-            self.start()
+    def _find_unrecorded(self, sup_pid: int, since: int) -> int:
+        """The run a supervisor killed between spawn and record left, if any."""
+        cands = identity.find_unrecorded(os.getppid(), since, self.cwd)
+        if not cands:
+            return 0
+        try:
+            here = os.readlink("/proc/%d/cwd" % cands[0]) == self.cwd
+        except OSError:
+            here = False
+        return cands[0] if here or len(cands) == 1 else 0
+
+    def _on_adopted_exit(self) -> None:
+        """The adopted process ended (its pidfd is readable); the scanner reaps it."""
+        self.loop.remove_reader(self.adopted_fd)
+        wst = identity.read_reaped(self.pid or self.fpid, self.adopted_start)
+        if wst is not None:
+            self._adopted_dead(wst)
+        elif self.reaped_timer is None:
+            self.reaped_timer = self.loop.call_later(REAPED_WAIT, lambda: self._adopted_dead(None))
+
+    def _on_poke(self) -> None:
+        if self.adopted_fd >= 0 and self.reaped_timer is not None:
+            wst = identity.read_reaped(self.pid or self.fpid, self.adopted_start)
+            if wst is not None:
+                self._adopted_dead(wst)
+
+    def _adopted_dead(self, wst: Optional[int]) -> None:
+        if self.reaped_timer is not None:
+            self.reaped_timer.cancel()
+            self.reaped_timer = None
+        if self.adopted_fd >= 0:
+            self.loop.remove_reader(self.adopted_fd)
+            os.close(self.adopted_fd)
+        self.adopted_fd = -1
+        if wst is None:
+            self.warn("the wait status of adopted pid %d is unknown" % (self.pid or self.fpid))
+        st = UNKNOWN_WSTAT if wst is None else wst
+        if self.pid:
+            self.on_run_death(st, known=wst is not None)
+        elif self.fpid:
+            self.on_finish_end(st)
 
     # status and events ----------------------------------------------------
     def status(self) -> Status:
+        core = self.core
         flags = 0
-        if self.paused:
+        if core.paused:
             flags |= FLAG_PAUSED
         if self.fpid:
             flags |= FLAG_FINISHING
-        if self.want_up:
+        if core.want_up:
             flags |= FLAG_WANTUP
         if self.ready:
             flags |= FLAG_READY
@@ -222,26 +364,55 @@ class Supervisor(ServicePolicy):
         if self.gone:
             return
         try:
-            fd = os.open("supervise/status.new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-            try:
-                os.write(fd, pack_status(self.status()))
-            finally:
-                os.close(fd)
-            os.rename("supervise/status.new", "supervise/status")
+            identity.write_atomic("supervise/status", pack_status(self.status()), 0o666)
         except OSError as e:
+            if e.errno == errno.ENOENT and self._dir_gone():
+                return
             self.warn("unable to write supervise/status: %s" % e.strerror)
         self.publish_state()
+
+    def _record(self, kind: str, pid: int, start: int) -> None:
+        """Say who runs before anything else can happen to us (see identity.py)."""
+        if self.gone:
+            return
+        try:
+            identity.write_atomic(identity.RECORD, identity.format_record(kind, pid, start, identity.boot_id()))
+        except OSError as e:
+            if not self._dir_gone():
+                self.warn("unable to write %s: %s" % (identity.RECORD, e.strerror))
+
+    def _forget_record(self) -> None:
+        for f in (identity.RECORD, identity.REAPED):
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
 
     def event(self, letters: bytes) -> None:
         fifodir.notify("event", letters)
 
     # starting -------------------------------------------------------------
     def start(self) -> None:
-        """Spawn ./run now (the caller has checked the state is DOWN)."""
-        self._cancel("start_timer")
-        if self.pid or self.fpid or self.orphan_fd >= 0:
+        """Start now if down (the policy calls this once dependencies are met)."""
+        if self.core.state == DOWN:
+            self.apply((FX_START,))
+
+    def _start(self) -> None:
+        """Spawn ./run; the machine hears SPAWNED, SPAWN_LATER, VETO or TREE_STOP."""
+        if self.pid or self.fpid:
             return
-        if self._dir_gone() or not self.deps_ok():
+        wait = self._tree_check()
+        if wait is None:
+            self.feed(EV_TREE_STOP)
+            return
+        if wait:
+            self.feed(EV_SPAWN_LATER, wait)
+            return
+        if self._dir_gone():
+            self.feed(EV_EXIT)
+            return
+        if not self.deps_ok():
+            self.feed(EV_VETO)
             return
         notif, why = read_uint(".", "notification-fd", None)
         if why:
@@ -257,6 +428,7 @@ class Supervisor(ServicePolicy):
             if wfd == notif:
                 src = os.dup(wfd)  # dup2 onto itself would keep close-on-exec
             actions.append((os.POSIX_SPAWN_DUP2, src, notif))
+        self._record("spawning", os.getpid(), identity.ticks_now())
         try:
             pid = os.posix_spawn("./run", ["run", self.name], os.environ,
                                  file_actions=actions, setsid=True, setsigdef=_SIGDEF,
@@ -265,56 +437,85 @@ class Supervisor(ServicePolicy):
             for fd in {rfd, wfd, actions[0][1] if actions else -1}:
                 if fd >= 0:
                     os.close(fd)
+            self._forget_record()
             delay = self.exec_retry
             self.exec_retry = min(EXEC_RETRY_MAX, self.exec_retry * 2)
             why = "not executable" if e.errno == errno.EACCES else e.strerror
             self.warn("unable to spawn ./run: %s - waiting %g seconds" % (why, delay))
-            self.start_timer = self.loop.call_later(delay, self._start_if_wanted)
+            self.feed(EV_SPAWN_LATER, delay)
             return
+        st = identity.proc_stat(pid)
+        self._record("run", pid, st[3] if st else 0)
         for fd in {wfd, actions[0][1] if actions else -1}:
             if fd >= 0:
                 os.close(fd)
         self.exec_retry = EXEC_RETRY_MIN
         self.pid = pid
-        self.last_spawn = time.monotonic()
         self.stamp = time.time_ns()
         self.ready = False
         if rfd >= 0:
             self.notif_fd = rfd
             self.loop.add_reader(rfd, self._on_notification)
         self.after_spawn(rfd >= 0)
-        self.write_status()
-        self.event(b"u")
+        self.feed(EV_SPAWNED, pid)
         trace("service", name=self.name, event="spawn", run_pid=pid)
 
-    def _start_if_wanted(self) -> None:
-        self.start_timer = None
-        if self.want_up and not self.pid and not self.fpid:
-            self.start()
+    def _tree_check(self) -> Optional[float]:
+        """0: go; None: the tree is stopping; else seconds to wait and look again.
 
-    def schedule_restart(self) -> None:
-        if not self.want_up or self.pid or self.fpid or not self.wants_restart():
-            return
-        delay = self.last_spawn + RESTART_MIN_INTERVAL - time.monotonic()
-        if delay <= 0:
-            self.start()
-        else:
-            self._cancel("start_timer")
-            self.start_timer = self.loop.call_later(delay, self._start_if_wanted)
+        A finish that ran `s6-svscanctl -t` wrote to the scanner's FIFO before
+        it exited, so while those bytes are unread, or the scanner is still
+        acting on them (it holds pysix-ctl-lock meanwhile), this start waits.
+        """
+        if os.path.lexists(STOPPING):
+            return None
+        try:
+            fd = os.open(SCAN_CONTROL, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return 0.0      # no scanner beside us
+        try:
+            pending = int.from_bytes(fcntl.ioctl(fd, _FIONREAD, b"\0\0\0\0"), sys.byteorder)
+        except OSError:
+            pending = 0
+        finally:
+            os.close(fd)
+        busy = pending > 0
+        if not busy:
+            try:
+                lfd = os.open(SCAN_CTL_LOCK, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                lfd = -1
+            if lfd >= 0:
+                try:
+                    fcntl.flock(lfd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError:
+                    busy = True
+                finally:
+                    os.close(lfd)
+            if not busy and os.path.lexists(STOPPING):
+                return None
+        now = time.monotonic()
+        if not busy:
+            self.deferred_since = 0.0
+            return 0.0
+        if not self.deferred_since:
+            self.deferred_since = now
+        elif now - self.deferred_since > TREE_CHECK_MAX:
+            self.deferred_since = 0.0
+            return 0.0      # a scanner that never reads its FIFO does not hold us for ever
+        return TREE_CHECK_RETRY
 
     def _dir_gone(self) -> bool:
-        """True (and exiting) when our service directory was deleted."""
+        """True (and exiting once down) when our service directory was deleted."""
         try:
             gone = os.stat(".").st_nlink == 0
         except OSError:
             gone = True
         if gone:
-            if not self.last:
+            if not self.core.last:
                 self.warn("service directory was removed: exiting")
             self.gone = True
-            self.last = True
-            if not self.pid and not self.fpid:
-                self.finish_exit()
+            self.core.last = True
         return gone
 
     # readiness --------------------------------------------------------------
@@ -357,32 +558,34 @@ class Supervisor(ServicePolicy):
                 return
             if pid == 0:
                 return
-            if pid == self.pid:
+            if self.adopted_fd >= 0:
+                pass            # an adopted pid is never our child
+            elif pid == self.pid:
                 self.on_run_death(st)
             elif pid == self.fpid:
                 self.on_finish_end(st)
-            elif pid == self.cpid:
+            if pid == self.cpid:
                 self.on_check_end(st)
 
-    def on_run_death(self, st: int) -> None:
-        try:
-            self.gone = self.gone or os.stat(".").st_nlink == 0
-        except OSError:
-            self.gone = True
+    def on_run_death(self, st: int, known: bool = True) -> None:
+        """Bookkeeping of a death, then finish, then the machine decides."""
+        self._dir_gone()
         self.pid = 0
         self.wstat = st & 0xFFFF
-        self.paused = False
         self.ready = False
         self.stamp = time.time_ns()
         self._close_notification()
-        self._cancel("kill_timer")
         self._record_death()
         trace("service", name=self.name, event="down", code=split_wait(self.wstat)[0], signal=self.wstat & 0x7F)
         self.policy_run_died()
-        if (self.want_up and not self.last and os.path.lexists("primary")
-                and self.wants_restart() and not os.path.lexists("restart-limit")):
+        if (self.core.want_up and not self.core.last and not self.core.tree_stop
+                and os.path.lexists("primary") and self.wants_restart()
+                and not os.path.lexists("restart-limit")):
             self._primary_died()
         code, sig = split_wait(self.wstat)
+        if not known:
+            code, sig = -1, 0
+        tf = None
         if os.path.lexists("finish"):
             try:
                 self.fpid = os.posix_spawn("./finish", ["finish", str(code), str(sig), self.name],
@@ -391,50 +594,31 @@ class Supervisor(ServicePolicy):
             except OSError as e:
                 self.warn("unable to spawn ./finish: %s" % e.strerror)
         if self.fpid:
-            self.write_status()
-            self.event(b"d")
-            tf, why = read_uint(".", "timeout-finish", DEFAULT_TIMEOUT_FINISH)
+            fst = identity.proc_stat(self.fpid)
+            self._record("finish", self.fpid, fst[3] if fst else 0)
+            ms, why = read_uint(".", "timeout-finish", DEFAULT_TIMEOUT_FINISH)
             if why:
                 self.warn(why)
-            if tf:
-                self.finish_timer = self.loop.call_later(tf / 1000.0, self._finish_timeout)
-            return
-        self.ready = True
-        self.readystamp = time.time_ns()
-        self.write_status()
-        self.event(b"d" + self.down_event(False))
-        self._after_down()
+            tf = (ms or 0) / 1000.0
+        else:
+            self._forget_record()
+            self.ready = True
+            self.readystamp = time.time_ns()
+        self.feed(EV_RUN_DIED, tf)
 
     def _primary_died(self) -> None:
         """A `primary` service died unasked: the container stops with its code."""
-        self.want_up = False
+        self.core.want_up = False
         code = 128 + (self.wstat & 0x7F) if self.wstat & 0x7F else (self.wstat >> 8) & 0xFF
         self._stop_container(code, "primary service died")
 
-    def _finish_timeout(self) -> None:
-        if self.fpid:
-            self.warn("finish script lifetime reached maximum value - sending it a SIGKILL")
-            _kill(self.fpid, signal.SIGCONT)
-            _kill(self.fpid, signal.SIGKILL)
-            self.finish_timer = self.loop.call_later(KILL_REPEAT, self._finish_timeout)
-
     def on_finish_end(self, st: int) -> None:
+        self._dir_gone()
         self.fpid = 0
-        self._cancel("finish_timer")
+        self._forget_record()
         self.ready = True
         self.readystamp = time.time_ns()
-        permanent = (st & 0x7F) == 0 and (st >> 8) & 0xFF == 125
-        if permanent:
-            self.want_up = False
-        self.write_status()
-        self.event(self.down_event(permanent))
-        self._after_down()
-
-    def _after_down(self) -> None:
-        if self.last or self._dir_gone():
-            self.finish_exit()
-        else:
-            self.schedule_restart()
+        self.feed(EV_FINISH_DONE, (st & 0x7F) == 0 and (st >> 8) & 0xFF == 125)
 
     def _record_death(self) -> None:
         if self.gone:
@@ -452,12 +636,7 @@ class Supervisor(ServicePolicy):
         deaths = unpack_tally(old)[-(maxn - 1):] if maxn > 1 else []
         deaths.append(death_from_wstat(self.stamp, self.wstat))
         try:
-            fd = os.open("supervise/death_tally.new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-            try:
-                os.write(fd, pack_tally(deaths))
-            finally:
-                os.close(fd)
-            os.rename("supervise/death_tally.new", "supervise/death_tally")
+            identity.write_atomic("supervise/death_tally", pack_tally(deaths), 0o666)
         except OSError as e:
             self.warn("unable to write supervise/death_tally: %s" % e.strerror)
 
@@ -475,73 +654,52 @@ class Supervisor(ServicePolicy):
                 return
             for b in data:
                 self.command(chr(b))
-                if self.ctl_r < 0:
+                if self.core.state == 3:    # EXITED
                     return
 
     def command(self, c: str) -> None:
         sig = SIGNAL_LETTERS.get(c)
         if sig is not None:
-            if self.pid:
-                _kill(self.pid, sig)
+            self.feed(EV_SIGNAL, sig)
         elif c == "p":
-            if self.pid:
-                _kill(self.pid, signal.SIGSTOP)
-                self.paused = True
-                self.write_status()
+            self.feed(EV_SIGNAL, SIG_PAUSE)
         elif c == "c":
-            if self.pid:
-                _kill(self.pid, signal.SIGCONT)
-                self.paused = False
-                self.write_status()
+            self.feed(EV_SIGNAL, SIG_RESUME)
         elif c == "r":
-            if self.pid:
-                _kill(self.pid, self._down_signal())
-        elif c in "oO":
-            self.want_up = False
-            self.write_status()
-            if c == "o" and not self.pid and not self.fpid:
-                self.start()
+            self.core.down_signal = self._down_signal()
+            self.feed(EV_SIGNAL, self.core.down_signal)
+        elif c == "o":
+            self.feed(EV_ONCE)
         elif c in "dD":
             if c == "D":
                 self._touch_down()
-            self.take_down()
+            self._stop_waiting()
+            self.core.down_signal = self._down_signal()
+            self.feed(EV_DOWN, self._timeout_kill())
         elif c in "uU":
             if c == "U":
                 self._unlink_down()
             self.clear_failure()
-            self.want_up = True
-            self.write_status()
-            if not self.pid and not self.fpid:
-                self.start()
-        elif c == "Q":
-            self._touch_down()
-            self.want_up = False
-            self.write_status()
+            self.feed(EV_UP)
+        elif c in "OQ":
+            if c == "Q":
+                self._touch_down()
+            self.feed(EV_WANT_DOWN)
         elif c == "x":
-            self.exit_when_down()
+            self.feed(EV_EXIT)
+        elif ord(c) == POKE:
+            self._on_poke()
 
-    def take_down(self) -> None:
-        """`d`: want down; signal a running service and arm timeout-kill."""
-        self.want_up = False
-        self._cancel("start_timer")
+    def _stop_waiting(self) -> None:
+        """A down request ends waiting for dependencies."""
         self.waiting_for = ""
         self._unsubscribe_deps()
-        if self.pid:
-            _kill(self.pid, self._down_signal())
-            _kill(self.pid, signal.SIGCONT)
-            self.paused = False
-            tk, why = read_uint(".", "timeout-kill", 0)
-            if why:
-                self.warn(why)
-            if tk and self.kill_timer is None:
-                self.kill_timer = self.loop.call_later(tk / 1000.0, self._kill_escalate)
-        self.write_status()
 
-    def _kill_escalate(self) -> None:
-        self.kill_timer = None
-        if self.pid:
-            _kill(self.pid, signal.SIGKILL)
-            self.kill_timer = self.loop.call_later(KILL_REPEAT, self._kill_escalate)
+    def _timeout_kill(self) -> float:
+        tk, why = read_uint(".", "timeout-kill", 0)
+        if why:
+            self.warn(why)
+        return (tk or 0) / 1000.0
 
     def _down_signal(self) -> int:
         sig, why = read_down_signal(".")
@@ -563,31 +721,19 @@ class Supervisor(ServicePolicy):
         except OSError as e:
             self.warn("unable to remove down: %s" % e.strerror)
 
-    def exit_when_down(self) -> None:
-        """`x` / SIGHUP: exit now if down, else once the service has ended."""
-        if not self.pid and not self.fpid and self.orphan_fd < 0:
-            self.finish_exit()
-            return
-        self.last = True
-        _stdio_to_null()
-
     # signals -----------------------------------------------------------------
     def _on_signal(self, sig: int) -> None:
         if sig == signal.SIGCHLD:
             self.reap()
         elif sig == signal.SIGTERM:
-            if not self.pid and not self.fpid and self.orphan_fd < 0:
-                self.finish_exit()
-            elif self.pid:
-                self.last = True
-                self.take_down()
-            elif not self.last:
-                self.last = True
-                _stdio_to_null()
+            self._stop_waiting()
+            if self.core.state == UP:
+                self.core.down_signal = self._down_signal()
+            self.feed(EV_TERM, self._timeout_kill())
         elif sig == signal.SIGHUP:
-            self.exit_when_down()
+            self.feed(EV_EXIT)
         elif sig == signal.SIGQUIT:
-            self.finish_exit()
+            self.feed(EV_QUIT)
         elif sig == signal.SIGINT:
             target = self.pid or self.fpid
             if target:
@@ -595,7 +741,7 @@ class Supervisor(ServicePolicy):
                     os.killpg(os.getpgid(target), signal.SIGINT)
                 except OSError:
                     pass
-            self.finish_exit()
+            self.feed(EV_QUIT)
 
     # exiting -----------------------------------------------------------------
     def finish_exit(self) -> None:
@@ -616,13 +762,6 @@ class Supervisor(ServicePolicy):
             setattr(self, attr, None)
 
 
-def _kill(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except OSError:
-        pass
-
-
 def _stdio_to_null() -> None:
     try:
         nul = os.open("/dev/null", os.O_RDWR)
@@ -632,27 +771,6 @@ def _stdio_to_null() -> None:
             os.close(nul)
     except OSError:
         pass
-
-
-def _is_our_orphan(pid: int, stamp_ns: int) -> bool:
-    """A pid from an old status is our orphan if it leads its own session and
-    started no earlier than that status was written (guards against pid reuse)."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return False
-    if fields[0] == b"Z" or int(fields[3]) != pid:   # state, session
-        return False
-    try:
-        ticks = os.sysconf("SC_CLK_TCK")
-        with open("/proc/stat", "rb") as f:
-            btime = next(int(l.split()[1]) for l in f if l.startswith(b"btime"))
-        started = btime + int(fields[19]) / ticks
-    except (OSError, ValueError, StopIteration):
-        return True
-    # The status stamp is written just after the spawn; allow clock slack.
-    return started >= stamp_ns / 1e9 - 2.0
 
 
 def run_supervisor(sd: str, name: Optional[str] = None, prog: str = "pysix-supervise") -> int:
