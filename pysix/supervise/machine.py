@@ -72,7 +72,7 @@ KILL_REPEAT = 5.0            # SIGKILL again every 5 s, as s6
 class Core:
     """The supervisor's state as plain data (the shell keeps fds and files)."""
     __slots__ = ("state", "want_up", "last", "tree_stop", "paused", "armed", "last_spawn",
-                 "down_signal")
+                 "down_signal", "hold")
 
     def __init__(self, want_up: bool = True, down_signal: int = 15) -> None:
         self.state = DOWN
@@ -83,6 +83,7 @@ class Core:
         self.armed = False         # the deadline is set
         self.last_spawn = -1e9     # monotonic time of the last successful start
         self.down_signal = down_signal
+        self.hold = False          # a policy said this death is not restarted (a oneshot)
 
 
 def step(core: Core, event: int, arg: object = None, now: float = 0.0) -> List[Effect]:
@@ -113,7 +114,7 @@ def _after_down(core: Core, now: float) -> List[Effect]:
     if core.last:
         core.state = EXITED
         return [(FX_EXIT,)]
-    if not core.want_up or core.tree_stop:
+    if not core.want_up or core.tree_stop or core.hold:
         return []
     delay = core.last_spawn + RESTART_MIN_INTERVAL - now
     if delay <= 0:
@@ -135,16 +136,19 @@ def _take_down(core: Core, timeout_kill: object) -> List[Effect]:
 
 def down_up(core: Core, arg: object, now: float) -> List[Effect]:
     core.want_up = True
+    core.hold = False
     return [(FX_STATUS,)] + _start(core)
 
 
 def down_once(core: Core, arg: object, now: float) -> List[Effect]:
     core.want_up = False
+    core.hold = False
     return [(FX_STATUS,)] + _start(core)
 
 
 def any_want_up(core: Core, arg: object, now: float) -> List[Effect]:
     core.want_up = True
+    core.hold = False
     return [(FX_STATUS,)]
 
 
@@ -242,7 +246,7 @@ def finish_done(core: Core, arg: object, now: float) -> List[Effect]:
 
 def down_deadline(core: Core, arg: object, now: float) -> List[Effect]:
     core.armed = False
-    if core.want_up and _may_start(core):
+    if core.want_up and not core.hold and _may_start(core):
         return [(FX_START,)]
     return []
 

@@ -40,7 +40,7 @@ from ..status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, TALL
 from . import identity
 from .machine import (DOWN, EV_ADOPT_FINISH, EV_ADOPT_RUN, EV_DEADLINE, EV_DOWN, EV_EXIT,
                       EV_FINISH_DONE, EV_ONCE, EV_QUIT, EV_RUN_DIED, EV_SIGNAL, EV_SPAWN_LATER,
-                      EV_SPAWNED, EV_TERM, EV_TREE_STOP, EV_UP, EV_VETO, EV_WANT_DOWN, FINISH,
+                      EV_SPAWNED, EV_TERM, EV_TREE_STOP, EV_UP, EV_VETO, EV_WANT_DOWN,
                       FX_DEADLINE, FX_DOWN_EVENT, FX_EVENT, FX_EXIT, FX_KILL, FX_START, FX_STATUS,
                       FX_STDIO_NULL, SIG_PAUSE, SIG_RESUME, UP, Core, step)
 
@@ -578,6 +578,7 @@ class Supervisor(ServicePolicy):
         self._record_death()
         trace("service", name=self.name, event="down", code=split_wait(self.wstat)[0], signal=self.wstat & 0x7F)
         self.policy_run_died()
+        self.core.hold = not self.wants_restart()
         if (self.core.want_up and not self.core.last and not self.core.tree_stop
                 and os.path.lexists("primary") and self.wants_restart()
                 and not os.path.lexists("restart-limit")):
