@@ -76,11 +76,6 @@ class Status(Record):
         return self.pid != 0 and not self.finishing
 
     @property
-    def exitcode(self) -> int:
-        """Exit code of the last death, or -1 if it was a signal."""
-        return -1 if self.wstat & 0x7F else (self.wstat >> 8) & 0xFF
-
-    @property
     def signal(self) -> int:
         """Signal number of the last death, or 0 if it exited."""
         return self.wstat & 0x7F
@@ -101,11 +96,6 @@ def unpack_status(b: bytes) -> Status:
     return Status((s1 - TAI_OFFSET) * 1_000_000_000 + n1,
                   (s2 - TAI_OFFSET) * 1_000_000_000 + n2,
                   pid, wstat, flags & 0x0F)
-
-
-def wstat_from_waitstatus(status: int) -> int:
-    """Low 16 bits of a raw waitpid() status, as s6 stores it."""
-    return status & 0xFFFF
 
 
 class Death(Record):

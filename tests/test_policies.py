@@ -122,7 +122,10 @@ def test_check_readiness_with_a_port_opened_late(tmp, procs):
     app = make_sd(os.path.join(scan, "app"), "exec sleep 1000", dependencies="web\n")
     p = start_scan(procs, scan)
     wait_for(lambda: (lambda s: s and s.up)(read_status(web)))
-    assert state(web)[0] == "starting" and state(app)[0] == "waiting" and "web" in state(app)[1]
+    # Each supervisor publishes its own state: wait for what is asserted.
+    wait_for(lambda: state(web) and state(web)[0] == "starting", what="web starting")
+    wait_for(lambda: state(app) and state(app)[0] == "waiting", what="app waiting")
+    assert "web" in state(app)[1]
     assert not read_status(web).ready
     st = wait_for(lambda: (lambda s: s if s and s.ready else None)(read_status(web)), timeout=10)
     assert (st.readystamp - st.stamp) / 1e9 >= 0.5
