@@ -9,6 +9,7 @@ import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 
 from .loop import Loop
+from .status import shell_code
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -51,8 +52,4 @@ class Reaper:
         return True
 
 
-def exit_code(st: int) -> int:
-    """A shell's view of a wait status: the exit code, or 128 + signal."""
-    if os.WIFSIGNALED(st):
-        return 128 + os.WTERMSIG(st)
-    return os.WEXITSTATUS(st)
+exit_code = shell_code   # a shell's view of a wait status (status.py decodes them all)

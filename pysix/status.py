@@ -130,7 +130,21 @@ def unpack_tally(b: bytes) -> List[Death]:
     return out
 
 
+# The one decoder of wait statuses: every pysix process reads them through
+# these three (raw waitpid() statuses of exited or killed processes).
+
 def split_wait(wstat: int) -> Tuple[int, int]:
     """(exit code or 256, signal or 0): the first two arguments of ./finish."""
     sig = wstat & 0x7F
     return (256, sig) if sig else ((wstat >> 8) & 0xFF, 0)
+
+
+def shell_code(wstat: int) -> int:
+    """A shell's view: the exit code, or 128 + signal."""
+    sig = wstat & 0x7F
+    return 128 + sig if sig else (wstat >> 8) & 0xFF
+
+
+def describe_wait(wstat: int) -> str:
+    sig = wstat & 0x7F
+    return "killed by signal %d" % sig if sig else "exit code %d" % ((wstat >> 8) & 0xFF)

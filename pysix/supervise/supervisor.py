@@ -30,7 +30,6 @@ import time
 from .. import fifodir
 from ..control import SIGNAL_LETTERS
 from ..loop import Loop, Timer
-from ..servicepolicy import ServicePolicy
 from ..trace import trace
 from ..servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DEATH_TALLY,
                           read_down_signal, read_small, read_uint)
@@ -38,6 +37,7 @@ from ..status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, TALL
                       death_from_wstat, pack_status, pack_tally, split_wait, unpack_status,
                       unpack_tally)
 from . import identity
+from .policy import Policy
 from .machine import (DOWN, EV_ADOPT_FINISH, EV_ADOPT_RUN, EV_DEADLINE, EV_DOWN, EV_EXIT,
                       EV_FINISH_DONE, EV_ONCE, EV_QUIT, EV_RUN_DIED, EV_SIGNAL, EV_SPAWN_LATER,
                       EV_SPAWNED, EV_TERM, EV_TREE_STOP, EV_UP, EV_VETO, EV_WANT_DOWN,
@@ -72,7 +72,7 @@ class Fatal(Exception):
         self.code = code
 
 
-class Supervisor(ServicePolicy):
+class Supervisor:
     def __init__(self, name: str, loop: Loop, prog: str = "pysix-supervise") -> None:
         self.name = name
         self.loop = loop
@@ -92,11 +92,11 @@ class Supervisor(ServicePolicy):
         self.deadline: Optional[Timer] = None
         self.deferred_since = 0.0
         self.on_exit: Callable[[], None] = self._exit
-        self.policy_init()
+        self.policy = Policy(self)
         self.gone = False       # our directory was removed: nothing to write any more
         self.cwd = ""
 
-    # the machine's fields, as the policy mixin knows them
+    # the machine's fields, as the policy knows them
     @property
     def want_up(self) -> bool:
         return self.core.want_up
@@ -142,7 +142,7 @@ class Supervisor(ServicePolicy):
         elif kind == FX_START:
             self._start()
         elif kind == FX_DOWN_EVENT:
-            self.event(fx[1] + self.down_event(fx[2]))
+            self.event(fx[1] + self.policy.down_letters(fx[2]))
         elif kind == FX_STDIO_NULL:
             _stdio_to_null()
         elif kind == FX_EXIT:
@@ -302,7 +302,7 @@ class Supervisor(ServicePolicy):
             self.loop.add_reader(fd, self._on_adopted_exit)
         self.feed(EV_ADOPT_RUN)
         if not self.ready:
-            self.after_spawn(False)   # a check can still say it is ready; a notification pipe is gone
+            self.policy.after_spawn(False)   # a check can still say it is ready; a notification pipe is gone
 
     def _find_unrecorded(self, sup_pid: int, since: int) -> int:
         """The run a supervisor killed between spawn and record left, if any."""
@@ -369,7 +369,7 @@ class Supervisor(ServicePolicy):
             if e.errno == errno.ENOENT and self._dir_gone():
                 return
             self.warn("unable to write supervise/status: %s" % e.strerror)
-        self.publish_state()
+        self.policy.publish()
 
     def _record(self, kind: str, pid: int, start: int) -> None:
         """Say who runs before anything else can happen to us (see identity.py)."""
@@ -411,7 +411,7 @@ class Supervisor(ServicePolicy):
         if self._dir_gone():
             self.feed(EV_EXIT)
             return
-        if not self.deps_ok():
+        if not self.policy.may_start():
             self.feed(EV_VETO)
             return
         notif, why = read_uint(".", "notification-fd", None)
@@ -456,7 +456,7 @@ class Supervisor(ServicePolicy):
         if rfd >= 0:
             self.notif_fd = rfd
             self.loop.add_reader(rfd, self._on_notification)
-        self.after_spawn(rfd >= 0)
+        self.policy.after_spawn(rfd >= 0)
         self.feed(EV_SPAWNED, pid)
         trace("service", name=self.name, event="spawn", run_pid=pid)
 
@@ -536,9 +536,7 @@ class Supervisor(ServicePolicy):
         """Readiness, from a notification-fd newline or a successful ./check."""
         self.ready = True
         self.readystamp = time.time_ns()
-        if self.ready_timer is not None:
-            self.ready_timer.cancel()
-            self.ready_timer = None
+        self.policy.on_ready()
         self.write_status()
         self.event(b"U")
         trace("service", name=self.name, event="ready", run_pid=self.pid)
@@ -564,8 +562,8 @@ class Supervisor(ServicePolicy):
                 self.on_run_death(st)
             elif pid == self.fpid:
                 self.on_finish_end(st)
-            if pid == self.cpid:
-                self.on_check_end(st)
+            if pid == self.policy.cpid:
+                self.policy.on_check_end(st)
 
     def on_run_death(self, st: int, known: bool = True) -> None:
         """Bookkeeping of a death, then finish, then the machine decides."""
@@ -577,12 +575,7 @@ class Supervisor(ServicePolicy):
         self._close_notification()
         self._record_death()
         trace("service", name=self.name, event="down", code=split_wait(self.wstat)[0], signal=self.wstat & 0x7F)
-        self.policy_run_died()
-        self.core.hold = not self.wants_restart()
-        if (self.core.want_up and not self.core.last and not self.core.tree_stop
-                and os.path.lexists("primary") and self.wants_restart()
-                and not os.path.lexists("restart-limit")):
-            self._primary_died()
+        self.core.hold = self.policy.at_death()
         code, sig = split_wait(self.wstat)
         if not known:
             code, sig = -1, 0
@@ -606,12 +599,6 @@ class Supervisor(ServicePolicy):
             self.ready = True
             self.readystamp = time.time_ns()
         self.feed(EV_RUN_DIED, tf)
-
-    def _primary_died(self) -> None:
-        """A `primary` service died unasked: the container stops with its code."""
-        self.core.want_up = False
-        code = 128 + (self.wstat & 0x7F) if self.wstat & 0x7F else (self.wstat >> 8) & 0xFF
-        self._stop_container(code, "primary service died")
 
     def on_finish_end(self, st: int) -> None:
         self._dir_gone()
@@ -680,7 +667,7 @@ class Supervisor(ServicePolicy):
         elif c in "uU":
             if c == "U":
                 self._unlink_down()
-            self.clear_failure()
+            self.policy.clear_failure()
             self.feed(EV_UP)
         elif c in "OQ":
             if c == "Q":
@@ -693,8 +680,7 @@ class Supervisor(ServicePolicy):
 
     def _stop_waiting(self) -> None:
         """A down request ends waiting for dependencies."""
-        self.waiting_for = ""
-        self._unsubscribe_deps()
+        self.policy.stop_waiting()
 
     def _timeout_kill(self) -> float:
         tk, why = read_uint(".", "timeout-kill", 0)
@@ -756,11 +742,6 @@ class Supervisor(ServicePolicy):
             pass
         os._exit(0)
 
-    def _cancel(self, attr: str) -> None:
-        t = getattr(self, attr)
-        if t is not None:
-            t.cancel()
-            setattr(self, attr, None)
 
 
 def _stdio_to_null() -> None:

@@ -1,0 +1,332 @@
+"""pysix's policies beyond s6, composed into the supervisor and asked at three points.
+
+The supervisor owns one `Policy` and asks it:
+* `may_start()` before each start: dependencies (the service waits, or fails);
+* `after_spawn(notifies)`: readiness by `check`, bounded by `timeout-ready`;
+* `at_death()` at each death of run: oneshot results, restart limits, the
+  `primary` service that stops the tree; it answers whether to hold the
+  service down (no automatic restart).
+and, at the end of each down sequence, `down_letters()` for the event letters
+(failure actions run there). The core never looks at a policy file itself.
+
+* `dependencies`: each sibling (`../NAME`) must be up, or ready where it can
+  say so, or a finished oneshot. While one is not, the service is `waiting`
+  and the policy listens on that sibling's `event/` fifodir (no polling). A
+  missing name or a cycle marks the service `failed` with the names involved.
+* `check`: run after each start (10 ms, then doubling to 1 s) until it exits
+  0, which marks the service ready exactly as a notification-fd newline does.
+* `type` = `oneshot`: `run` runs once; exit 0 = `done`, else `failed`; `u`
+  runs it again.
+* `restart-limit` = `N SECONDS`: more than N unrequested deaths within
+  SECONDS = `failed` (down, events `OD` as for finish exit 125).
+* `on-failure` = NAME: `../NAME` is started once (`o`) when this one fails.
+* `primary`: an unrequested death (or failure) stops the tree with its code.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from .. import fifodir
+from ..control import NoSuchDir, NotListening, write_control
+from ..policy import (STATE_FILE, DeathWindow, PolicyState, format_state, next_check_delay,
+                      parse_restart_limit, parse_type)
+from ..servicedir import is_executable, read_lines, read_small, read_uint
+from ..servicepolicy import service_ready_for_dependents
+from ..status import describe_wait, shell_code
+from . import identity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional, Tuple
+    from .supervisor import Supervisor
+
+CHECK_RUN_MAX = 10.0   # a check still running after this is killed and counts as "not yet"
+
+
+class Policy:
+    def __init__(self, sup: Supervisor) -> None:
+        self.sup = sup
+        self.failed_reason = ""
+        self.waiting_for = ""
+        self.oneshot_result: Optional[bool] = None
+        self.expect_ready = False
+        self.window = DeathWindow()
+        self.cpid = 0
+        self.check_timer = None
+        self.check_kill_timer = None
+        self.check_delay: Optional[float] = None
+        self.ready_timer = None
+        self.dep_subs: List[Tuple[int, str]] = []
+        self.published: Optional[PolicyState] = None
+        self.pending_failure = False
+
+    # the state line -----------------------------------------------------------
+    def state(self) -> PolicyState:
+        sup = self.sup
+        limit = self._restart_limit()
+        deaths = self.window.count(time.monotonic(), limit[1] if limit else None)
+        if sup.pid:
+            if sup.ready:
+                st = "ready"
+            else:
+                st = "starting" if self.expect_ready else "up"
+            return PolicyState(st, self.failed_reason if st == "starting" else "", deaths)
+        if sup.fpid:
+            return PolicyState("finishing", "", deaths)
+        if self.failed_reason and not sup.want_up:
+            return PolicyState("failed", self.failed_reason, deaths)
+        if self.waiting_for:
+            return PolicyState("waiting", self.waiting_for, deaths)
+        if self.oneshot_result is True:
+            return PolicyState("done", "", deaths)
+        return PolicyState("down", "", deaths)
+
+    def publish(self) -> None:
+        st = self.state()
+        if st == self.published:
+            return
+        self.published = st
+        try:
+            identity.write_atomic(STATE_FILE, format_state(st))
+        except OSError:
+            pass
+
+    # 1. before a start: dependencies ---------------------------------------------
+    def may_start(self) -> bool:
+        """True if every dependency is satisfied; else arrange to retry and say why."""
+        deps = read_lines(".", "dependencies")
+        if not deps:
+            return True
+        self.stop_waiting()
+        problem = self._graph_problem()
+        if problem:
+            self._fail(problem)
+            return False
+        pending = [d for d in deps if not service_ready_for_dependents(os.path.join("..", d))]
+        if not pending:
+            return True
+        self.waiting_for = "waiting for " + ", ".join(pending)
+        for d in pending:
+            try:
+                rfd, path = fifodir.subscribe(os.path.join("..", d, "event"))
+            except OSError as e:
+                self.sup.warn("cannot watch dependency %s: %s" % (d, e.strerror))
+                continue
+            self.dep_subs.append((rfd, path))
+            self.sup.loop.add_reader(rfd, self._dep_event)
+        # Subscribing raced with the dependency coming up: look once more.
+        if all(service_ready_for_dependents(os.path.join("..", d)) for d in pending):
+            self.stop_waiting()
+            return True
+        return False
+
+    def _graph_problem(self) -> str:
+        from ..deps import check_graph, read_graph
+        try:
+            graph = read_graph("..")
+        except OSError:
+            return ""
+        me = os.path.basename(os.getcwd())
+        missing, cycles = check_graph(graph)
+        if missing.get(me):
+            return "missing dependency: " + ", ".join(missing[me])
+        for cyc in cycles:
+            if me in cyc:
+                return "dependency cycle: " + " -> ".join(cyc + cyc[:1])
+        return ""
+
+    def _dep_event(self) -> None:
+        for rfd, _ in self.dep_subs:
+            try:
+                os.read(rfd, 4096)
+            except OSError:
+                pass
+        if self.sup.want_up:
+            self.sup.start()
+
+    def stop_waiting(self) -> None:
+        self.waiting_for = ""
+        for rfd, path in self.dep_subs:
+            self.sup.loop.remove_reader(rfd)
+            fifodir.unsubscribe(rfd, path)
+        self.dep_subs = []
+
+    # 2. after a start: readiness by check ------------------------------------------
+    def after_spawn(self, notifies: bool) -> None:
+        self.waiting_for = ""
+        self.check_delay = None
+        # A running oneshot is not ready for its dependents until it is done.
+        checks = is_executable("check")
+        self.expect_ready = notifies or checks or self.is_oneshot()
+        loop = self.sup.loop
+        if not notifies and checks:
+            self.check_timer = loop.call_later(next_check_delay(None), self._run_check)
+        if self.expect_ready:
+            ms, why = read_uint(".", "timeout-ready", 0)
+            if why:
+                self.sup.warn(why)
+            if ms:
+                self.ready_timer = loop.call_later(ms / 1000.0, lambda: self._not_ready(ms))
+
+    def on_ready(self) -> None:
+        if self.ready_timer is not None:
+            self.ready_timer.cancel()
+            self.ready_timer = None
+
+    def _run_check(self) -> None:
+        self.check_timer = None
+        sup = self.sup
+        if not sup.pid or sup.ready or self.cpid:
+            return
+        try:
+            self.cpid = os.posix_spawn("./check", ["check", sup.name], os.environ, setsigmask=())
+        except OSError as e:
+            sup.warn("unable to spawn ./check: %s" % e.strerror)
+            self._schedule_check()
+            return
+        pid = self.cpid
+
+        def too_long() -> None:
+            self.check_kill_timer = None
+            if self.cpid == pid:
+                os.kill(pid, 9)
+        self.check_kill_timer = sup.loop.call_later(CHECK_RUN_MAX, too_long)
+
+    def on_check_end(self, st: int) -> None:
+        self.cpid = 0
+        if self.check_kill_timer is not None:
+            self.check_kill_timer.cancel()
+            self.check_kill_timer = None
+        if not self.sup.pid or self.sup.ready:
+            return
+        if st == 0:
+            self.sup.mark_ready()
+        else:
+            self._schedule_check()
+
+    def _schedule_check(self) -> None:
+        if self.ready_timer is None and self.failed_reason.startswith("not ready"):
+            return   # timed out: stop checking
+        self.check_delay = next_check_delay(self.check_delay)
+        self.check_timer = self.sup.loop.call_later(self.check_delay, self._run_check)
+
+    def _not_ready(self, ms: int) -> None:
+        self.ready_timer = None
+        sup = self.sup
+        if not sup.pid or sup.ready:
+            return
+        self.failed_reason = "not ready after %d ms" % ms
+        sup.warn("service not ready after %d ms (timeout-ready)" % ms)
+        if self.check_timer is not None:
+            self.check_timer.cancel()
+            self.check_timer = None
+        self.publish()
+        if os.path.lexists("primary"):
+            self._stop_container(1, "primary service not ready")
+
+    # 3. at a death -------------------------------------------------------------------
+    def at_death(self) -> bool:
+        """Count the death, decide failure; True: hold the service down."""
+        sup = self.sup
+        for attr in ("check_timer", "ready_timer"):
+            t = getattr(self, attr)
+            if t is not None:
+                t.cancel()
+                setattr(self, attr, None)
+        if self.failed_reason.startswith("not ready"):
+            self.failed_reason = ""
+        if self.is_oneshot():
+            ok = sup.wstat == 0
+            self.oneshot_result = ok
+            if not ok:
+                self.failed_reason = "oneshot exited %s" % describe_wait(sup.wstat)
+                sup.want_up = False
+                self.pending_failure = True
+            return True
+        if not sup.want_up or sup.last or sup.core.tree_stop:
+            return False
+        limit = self._restart_limit()
+        if limit is None:
+            if os.path.lexists("primary"):
+                sup.want_up = False
+                self._stop_container(shell_code(sup.wstat), "primary service died")
+            return False
+        n = self.window.record(time.monotonic(), limit[1])
+        if n > limit[0]:
+            self.failed_reason = "restart limit: %d deaths within %g s, last %s" % (
+                n, limit[1], describe_wait(sup.wstat))
+            sup.warn(self.failed_reason + ": giving up")
+            sup.want_up = False
+            self.pending_failure = True
+        return False
+
+    def down_letters(self, permanent: bool) -> bytes:
+        """Event letters at the end of a down sequence; runs failure actions."""
+        failed = self.pending_failure
+        self.pending_failure = False
+        if failed:
+            self._on_failure()
+            if os.path.lexists("primary") and not self.sup.last:
+                self._stop_container(shell_code(self.sup.wstat), self.failed_reason)
+        return b"OD" if permanent or (failed and not self.is_oneshot()) else b"D"
+
+    def _on_failure(self) -> None:
+        target = read_lines(".", "on-failure")
+        if not target:
+            return
+        try:
+            write_control(os.path.join("..", target[0], "supervise", "control"), b"o")
+        except (NotListening, NoSuchDir, OSError) as e:
+            self.sup.warn("on-failure: cannot start %s: %s" % (target[0], e))
+
+    def clear_failure(self) -> None:
+        self.failed_reason = ""
+        self.pending_failure = False
+        self.window.clear()
+
+    def is_oneshot(self) -> bool:
+        try:
+            data = read_small(".", "type", 32)
+        except OSError:
+            return False
+        return data is not None and parse_type(data) == "oneshot"
+
+    def _restart_limit(self) -> Optional[Tuple[int, float]]:
+        try:
+            data = read_small(".", "restart-limit", 64)
+        except OSError:
+            return None
+        if data is None:
+            return None
+        lim = parse_restart_limit(data)
+        if lim is None:
+            self.sup.warn("restart-limit: invalid value %r (want N SECONDS)" % data[:30])
+        return lim
+
+    def _fail(self, reason: str) -> None:
+        if reason != self.failed_reason:
+            self.sup.warn(reason)
+        self.failed_reason = reason
+        self.sup.want_up = False
+
+    def _stop_container(self, code: int, why: str) -> None:
+        """Write the tree's exit code to `../.s6-svscan/primary-exitcode` and
+        tell the scanner (pysix-init's, or pysix-svscan's) to terminate.
+
+        A number in the `primary` file replaces the service's own code (so a
+        service whose failure is not an error can stop the tree with 0).
+        """
+        try:
+            fixed = read_small(".", "primary", 16)
+        except OSError:
+            fixed = None
+        if fixed and fixed.strip().isdigit():
+            code = int(fixed.strip()) & 0xFF
+        self.sup.warn("%s (exit code %d): stopping everything" % (why, code))
+        ctl = os.path.join("..", ".s6-svscan")
+        try:
+            identity.write_atomic(ctl + "/primary-exitcode", b"%d\n" % code)
+            write_control(ctl + "/control", b"t")
+        except Exception as e:
+            self.sup.warn("cannot tell the scanner to stop (%s): not under a scanner?" % (e,))
