@@ -29,13 +29,12 @@ and one `bytes.replace`, never a Python loop per line.
 """
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import select
 import signal
 import time
 
+from .ctldir import Busy, take_lock
 from .loop import Loop
 from .status import tain_pack, tain_unpack
 
@@ -134,15 +133,10 @@ class Logger:
 
     # files -----------------------------------------------------------------
     def lock(self) -> None:
-        fd = os.open(os.path.join(self.dir, "lock"), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            os.close(fd)
-            if e.errno in (errno.EAGAIN, errno.EACCES):
-                raise RuntimeError("another logger is already writing to %s" % self.dir)
-            raise
-        self.lock_fd = fd
+            self.lock_fd = take_lock(os.path.join(self.dir, "lock"))
+        except Busy:
+            raise RuntimeError("another logger is already writing to %s" % self.dir) from None
 
     def _open_current(self) -> None:
         path = os.path.join(self.dir, "current")

@@ -22,7 +22,6 @@ pysix-init with the container stages.
 """
 from __future__ import annotations
 
-import errno
 import gc
 import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
@@ -30,10 +29,13 @@ import stat
 import time
 
 from .control import SVSCAN_LETTERS, write_control
+from .ctldir import Busy, open_control, take_lock
 from .lockprobe import lock_holder
 from .loop import Loop, Timer
 from .reaper import Reaper
 from .stoporder import OrderedStop
+from .atomic import write_atomic
+from .sendsig import kill as _kill, pidfd_kill
 from .supervise import identity
 
 TYPE_CHECKING = False
@@ -121,21 +123,14 @@ class Scanner:
             os.mkdir(d, 0o700)
         except FileExistsError:
             pass
-        self.lock_fd = os.open(d + "/lock", os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
-        import fcntl
         try:
-            fcntl.lockf(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno in (errno.EAGAIN, errno.EACCES):
-                raise RuntimeError("another instance is already running on %s" % self.scandir)
-            raise
+            self.lock_fd = take_lock(d + "/lock", 0o600)
+        except Busy:
+            raise RuntimeError("another instance is already running on %s" % self.scandir) from None
         try:
-            os.mkfifo(d + "/control", 0o600)
-        except FileExistsError:
-            if not stat.S_ISFIFO(os.stat(d + "/control").st_mode):
-                raise RuntimeError("%s/control exists and is not a FIFO" % d)
-        self.ctl_r = os.open(d + "/control", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        self.ctl_w = os.open(d + "/control", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            self.ctl_r, self.ctl_w = open_control(d + "/control")
+        except ValueError as e:
+            raise RuntimeError(str(e)) from None
         try:
             os.unlink(d + "/" + STOPPING)    # left by a previous run
         except FileNotFoundError:
@@ -456,7 +451,7 @@ class Scanner:
         """Give the adopting supervisor the wait status only we could see."""
         path, start = self.orphans.pop(pid)
         try:
-            identity.write_atomic(path + "/" + identity.REAPED, b"%d %d %d\n" % (pid, start, st & 0xFFFF))
+            write_atomic(path + "/" + identity.REAPED, b"%d %d %d\n" % (pid, start, st & 0xFFFF))
             write_control(path + "/supervise/control", b"\0")
         except Exception:
             pass    # no supervisor yet: it reads the file when it starts
@@ -553,10 +548,7 @@ class Scanner:
             if svc.log_pid:
                 _kill(svc.log_pid, log_sig)
             for log, fd in svc.foreign.items():   # a previous scanner's: not waited for
-                try:
-                    signal.pidfd_send_signal(fd, log_sig if log else main_sig)
-                except OSError:
-                    pass
+                pidfd_kill(fd, log_sig if log else main_sig)
 
     def hurry(self) -> None:
         """A second stop request: no more grace for anything still running."""
@@ -664,13 +656,6 @@ def set_subreaper() -> bool:
         return libc.prctl(36, 1, 0, 0, 0) == 0   # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         return False
-
-
-def _kill(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except OSError:
-        pass
 
 
 def _say(msg: str) -> None:

@@ -108,17 +108,6 @@ def read_record(path: str = RECORD) -> Optional[Tuple[str, int, int, str]]:
         os.close(fd)
 
 
-def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Replace `path` with `data` (write a new file, rename over): readers see old or new."""
-    tmp = path + ".new"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
-
-
 def read_reaped(pid: int, start: int, path: str = REAPED) -> Optional[int]:
     """The wait status the scanner recorded for exactly that process, if any."""
     try:

@@ -28,13 +28,13 @@ import os
 import time
 
 from .. import fifodir
+from ..atomic import write_atomic
 from ..control import NoSuchDir, NotListening, write_control
 from ..policy import (STATE_FILE, DeathWindow, PolicyState, format_state, next_check_delay,
                       parse_restart_limit, parse_type)
 from ..servicedir import is_executable, read_lines, read_small, read_uint
 from ..servicepolicy import service_ready_for_dependents
 from ..status import describe_wait, shell_code
-from . import identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -88,7 +88,7 @@ class Policy:
             return
         self.published = st
         try:
-            identity.write_atomic(STATE_FILE, format_state(st))
+            write_atomic(STATE_FILE, format_state(st))
         except OSError:
             pass
 
@@ -326,7 +326,7 @@ class Policy:
         self.sup.warn("%s (exit code %d): stopping everything" % (why, code))
         ctl = os.path.join("..", ".s6-svscan")
         try:
-            identity.write_atomic(ctl + "/primary-exitcode", b"%d\n" % code)
+            write_atomic(ctl + "/primary-exitcode", b"%d\n" % code)
             write_control(ctl + "/control", b"t")
         except Exception as e:
             self.sup.warn("cannot tell the scanner to stop (%s): not under a scanner?" % (e,))

@@ -28,6 +28,9 @@ import sys
 import time
 
 from .. import fifodir
+from ..atomic import write_atomic
+from ..sendsig import kill, pidfd_kill
+from ..ctldir import Busy, open_control, take_lock
 from ..control import SIGNAL_LETTERS
 from ..loop import Loop, Timer
 from ..trace import trace
@@ -157,13 +160,10 @@ class Supervisor:
         target = self.pid or self.fpid
         if not target:
             return
-        try:
-            if self.adopted_fd >= 0:
-                signal.pidfd_send_signal(self.adopted_fd, sig)
-            else:
-                os.kill(target, sig)
-        except OSError:
-            pass
+        if self.adopted_fd >= 0:
+            pidfd_kill(self.adopted_fd, sig)
+        else:
+            kill(target, sig)
 
     # set-up --------------------------------------------------------------
     def setup(self) -> None:
@@ -182,23 +182,17 @@ class Supervisor:
             for d in ("event", "supervise"):
                 self._mkctldir(d)
             try:
-                self.lock_fd = os.open("supervise/lock", os.O_WRONLY | os.O_NONBLOCK | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                self.lock_fd = take_lock("supervise/lock")
+            except Busy:
+                raise Fatal(100, "another instance of %s is already running (supervise/lock is held)" % self.prog)
             except OSError as e:
-                raise Fatal(111, "unable to open supervise/lock: %s" % e.strerror)
-            try:
-                fcntl.lockf(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as e:
-                if e.errno in (errno.EAGAIN, errno.EACCES):
-                    raise Fatal(100, "another instance of %s is already running (supervise/lock is held)" % self.prog)
                 raise Fatal(111, "unable to lock supervise/lock: %s" % e.strerror)
             try:
-                os.mkfifo("supervise/control", 0o600)
-            except FileExistsError:
-                import stat
-                if not stat.S_ISFIFO(os.stat("supervise/control").st_mode):
-                    raise Fatal(100, "supervise/control exists and is not a FIFO")
-            self.ctl_r = os.open("supervise/control", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            self.ctl_w = os.open("supervise/control", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+                self.ctl_r, self.ctl_w = open_control("supervise/control")
+            except ValueError as e:
+                raise Fatal(100, str(e))
+            except OSError as e:
+                raise Fatal(111, "unable to open supervise/control: %s" % e.strerror)
         finally:
             os.umask(old)
         fifodir.clean_legacy("event")
@@ -364,7 +358,7 @@ class Supervisor:
         if self.gone:
             return
         try:
-            identity.write_atomic("supervise/status", pack_status(self.status()), 0o666)
+            write_atomic("supervise/status", pack_status(self.status()), 0o666)
         except OSError as e:
             if e.errno == errno.ENOENT and self._dir_gone():
                 return
@@ -376,7 +370,7 @@ class Supervisor:
         if self.gone:
             return
         try:
-            identity.write_atomic(identity.RECORD, identity.format_record(kind, pid, start, identity.boot_id()))
+            write_atomic(identity.RECORD, identity.format_record(kind, pid, start, identity.boot_id()))
         except OSError as e:
             if not self._dir_gone():
                 self.warn("unable to write %s: %s" % (identity.RECORD, e.strerror))
@@ -624,7 +618,7 @@ class Supervisor:
         deaths = unpack_tally(old)[-(maxn - 1):] if maxn > 1 else []
         deaths.append(death_from_wstat(self.stamp, self.wstat))
         try:
-            identity.write_atomic("supervise/death_tally", pack_tally(deaths), 0o666)
+            write_atomic("supervise/death_tally", pack_tally(deaths), 0o666)
         except OSError as e:
             self.warn("unable to write supervise/death_tally: %s" % e.strerror)
 
