@@ -19,7 +19,7 @@ import sys
 import time
 
 from . import contenv, fifodir, settings
-from .fscopy import copy_file, remove_tree
+from .fscopy import clear_dir, copy_file, make_dir_like
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
 from .scan import MODE_TERMINATE, Scanner, set_subreaper
@@ -142,10 +142,7 @@ class Init:
     def _copy_services(self) -> None:
         """Copy /etc/services.d into the live scan dir, skipping supervise state."""
         src = os.path.join(self.etc, "services.d")
-        if os.path.isdir(self.scandir):
-            for name in os.listdir(self.scandir):
-                if name != ".s6-svscan":
-                    remove_tree(os.path.join(self.scandir, name))
+        clear_dir(self.scandir, keep=frozenset({".s6-svscan"}))   # symlinks unlinked, never followed
         os.makedirs(self.scandir, mode=0o755, exist_ok=True)
         if not os.path.isdir(src):
             return
@@ -162,7 +159,7 @@ class Init:
                 say("warning: cannot copy %s: %s" % (path, e.strerror or e))
 
     def _copy_tree(self, src: str, dst: str, noexec: bool) -> None:
-        os.makedirs(dst, exist_ok=True)
+        make_dir_like(src, dst)
         for name in os.listdir(src):
             if name in _SKIP_COPY:
                 continue

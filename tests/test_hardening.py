@@ -1,0 +1,107 @@
+"""Issue 15: a hijacked run dir, private secrets, failed boots that say so, odd files.
+
+Security tests run as real non-root users (nobody: the victim, daemon: the
+attacker) in a private mount namespace whose /tmp is a fresh tmpfs, so
+nothing a test plants in /tmp is seen outside it.
+"""
+import errno
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import make_sd, read_status, wait_for, write_exec
+from pysix import fscopy
+
+VICTIM, ATTACKER = 65534, 1     # nobody, daemon
+
+
+def as_user(uid: int) -> str:
+    return "setpriv --reuid=%d --regid=%d --clear-groups env -u XDG_RUNTIME_DIR" % (uid, uid)
+
+
+def in_private_tmp(procs, script: str, timeout: float = 60, tmp_opts: str = "mode=1777"):
+    """Run `script` (sh) in a mount namespace with its own tmpfs /tmp: (rc, output)."""
+    p = procs.start(["unshare", "--mount", "--propagation", "private", "sh", "-uc",
+                     "mount -t tmpfs -o %s tmpfs /tmp || exit 99\n%s" % (tmp_opts, script)],
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = p.communicate(timeout=timeout)
+    return p.returncode, out.decode("utf-8", "replace")
+
+
+def tree(root: str, **services: str) -> str:
+    for name, run in services.items():
+        make_sd(os.path.join(root, "etc", "services.d", name), run)
+    os.makedirs(os.path.join(root, "etc", "services.d"), exist_ok=True)
+    for d, _, _ in os.walk(root):
+        os.chmod(d, 0o755)
+    return root
+
+
+# 3. special bits are masked in copies ----------------------------------------------------
+
+def test_copies_drop_setuid_setgid_and_sticky(tmp):
+    src = os.path.join(tmp, "run")
+    write_exec(src, "#!/bin/sh\n")
+    os.chmod(src, 0o4644)
+    os.chown(src, ATTACKER, ATTACKER)
+    fscopy.copy_file(src, os.path.join(tmp, "copy"), 0o111)
+    st = os.stat(os.path.join(tmp, "copy"))
+    assert stat.S_IMODE(st.st_mode) == 0o755 and st.st_uid == 0
+    d = os.path.join(tmp, "d")
+    os.mkdir(d)
+    os.chmod(d, 0o3775)
+    fscopy.make_dir_like(d, os.path.join(tmp, "d2"))
+    assert stat.S_IMODE(os.stat(os.path.join(tmp, "d2")).st_mode) == 0o775
+
+
+def test_live_copy_of_a_setuid_run_is_not_setuid(tmp, procs):
+    root = tree(os.path.join(tmp, "r"), svc="exec sleep 1000")
+    run = os.path.join(root, "etc", "services.d", "svc", "run")
+    os.chown(run, ATTACKER, ATTACKER)
+    os.chmod(run, 0o4644)
+    p = procs.start(["pysix-init", "--root", root, "--", "stat", "-c", "mode=%a", "%s/run/pysix/services/svc/run" % root],
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = p.communicate(timeout=20)
+    assert b"mode=755" in out.split(), out
+
+
+# 4. copies and removals never go through a symlink; odd sources never block ------------
+
+def test_copy_file_refuses_an_existing_symlink_and_a_fifo(tmp):
+    target = os.path.join(tmp, "target")
+    open(target, "w").write("mine")
+    src = os.path.join(tmp, "src")
+    open(src, "w").write("new")
+    os.symlink(target, os.path.join(tmp, "dst"))
+    with pytest.raises(OSError):
+        fscopy.copy_file(src, os.path.join(tmp, "dst"))
+    assert open(target).read() == "mine"
+    os.mkfifo(os.path.join(tmp, "fifo"))
+    r = subprocess.run([sys.executable, "-c", "import sys; from pysix.fscopy import copy_file; "
+                        "copy_file(sys.argv[1], sys.argv[2])", os.path.join(tmp, "fifo"),
+                        os.path.join(tmp, "out")], capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "not a regular file" in r.stderr
+
+
+def test_clear_dir_and_remove_tree_unlink_symlinks_without_following(tmp):
+    outside = os.path.join(tmp, "outside")
+    os.makedirs(os.path.join(outside, "sub"))
+    open(os.path.join(outside, "sub", "f"), "w").close()
+    live = os.path.join(tmp, "live")
+    os.makedirs(os.path.join(live, "svc", "deep"))
+    os.symlink(outside, os.path.join(live, "svc", "deep", "link"))
+    os.symlink(outside, os.path.join(live, "svc2"))
+    os.makedirs(os.path.join(live, ".s6-svscan"))
+    fscopy.clear_dir(live, keep=frozenset({".s6-svscan"}))
+    assert os.listdir(live) == [".s6-svscan"]
+    link = os.path.join(tmp, "link-to-outside")
+    os.symlink(outside, link)
+    fscopy.clear_dir(link)              # a symlinked dir is not entered
+    assert os.path.exists(os.path.join(outside, "sub", "f"))
+    fscopy.remove_tree(link)            # the link goes, not what it points to
+    assert os.path.exists(os.path.join(outside, "sub", "f")) and not os.path.lexists(link)
