@@ -33,6 +33,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 
 PROG = "pysix-init"
 KILL_WAIT = 5.0   # seconds to wait for processes after the final SIGKILL
+EXIT_BOOT_FAILED = 111   # stage 1 failed: neither the services nor the CMD could start
 _SIGDEF = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTTOU, signal.SIGTTIN, signal.SIGINT,
            signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
            signal.SIGCHLD)
@@ -520,6 +521,7 @@ class Init:
             self.stage1()
         except Exception as e:
             say("fatal: stage 1 failed: %s" % e)
+            self.cmd_code = EXIT_BOOT_FAILED    # wins over every other source: nothing ran
             self.stopping = True
             self.scanner = None
             self.loop.call_later(0, self._guard(self._kill_rest))

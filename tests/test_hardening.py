@@ -105,3 +105,17 @@ def test_clear_dir_and_remove_tree_unlink_symlinks_without_following(tmp):
     assert os.path.exists(os.path.join(outside, "sub", "f"))
     fscopy.remove_tree(link)            # the link goes, not what it points to
     assert os.path.exists(os.path.join(outside, "sub", "f")) and not os.path.lexists(link)
+
+
+# 5. a boot that fails exits non-zero ----------------------------------------------------------
+
+def test_no_writable_run_dir_exits_111_and_runs_nothing(tmp, procs):
+    root = tree(os.path.join(tmp, "r"), svc="exec sleep 1000")
+    mark = os.path.join(tmp, "cmd-ran")
+    os.chmod(tmp, 0o777)
+    script = ("mount -o remount,ro /tmp\n"
+              "{v} pysix-init --root {r} -- touch {m}; echo rc=$?\n").format(v=as_user(VICTIM), r=root, m=mark)
+    rc, out = in_private_tmp(procs, script)
+    assert "rc=111" in out, out
+    assert "fatal: stage 1 failed: " in out, out
+    assert not os.path.exists(mark)
