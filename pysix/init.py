@@ -18,7 +18,7 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import sys
 import time
 
-from . import contenv, fifodir, settings
+from . import contenv, fifodir, rundir, settings
 from .fscopy import clear_dir, copy_file, make_dir_like
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
@@ -98,7 +98,7 @@ class Init:
         if os.getpid() != 1 and not set_subreaper():
             say("warning: cannot become a child subreaper: orphans of services will not be reaped here")
         self.rundir = self._make_rundir()
-        self.scandir = os.path.join(self.rundir, "services")
+        self.scandir = rundir.real_subdir(self.rundir, "services", 0o755)
         if self.cfg["TRACE"]:
             path = os.environ.get("PYSIX_TRACE_FILE") or os.path.join(self.rundir, "trace.jsonl")
             try:
@@ -129,22 +129,15 @@ class Init:
 
     def _make_rundir(self) -> str:
         want = os.environ.get("PYSIX_RUNDIR") or os.path.join(self.root, "run", "pysix")
-        for d in (want, os.path.join(os.environ.get("XDG_RUNTIME_DIR", "") or "/tmp", "pysix-%d" % os.getuid())):
-            try:
-                os.makedirs(d, mode=0o755, exist_ok=True)
-                if os.access(d, os.W_OK | os.X_OK):
-                    if d != want:
-                        say("warning: %s is not writable; using %s" % (want, d))
-                    return d
-            except OSError as e:
-                say("warning: cannot create %s: %s" % (d, e.strerror))
-        raise RuntimeError("no writable run directory (set PYSIX_RUNDIR)")
+        path, warnings = rundir.choose(want)
+        for w in warnings:
+            say("warning: " + w)
+        return path
 
     def _copy_services(self) -> None:
         """Copy /etc/services.d into the live scan dir, skipping supervise state."""
         src = os.path.join(self.etc, "services.d")
         clear_dir(self.scandir, keep=frozenset({".s6-svscan"}))   # symlinks unlinked, never followed
-        os.makedirs(self.scandir, mode=0o755, exist_ok=True)
         if not os.path.isdir(src):
             return
         noexec = bool(os.statvfs(self.scandir).f_flag & getattr(os, "ST_NOEXEC", 8))

@@ -42,6 +42,62 @@ def tree(root: str, **services: str) -> str:
     return root
 
 
+# 1. the /tmp/pysix-UID fallback ---------------------------------------------------
+
+@pytest.mark.parametrize("plant", ["world-writable dir", "symlink to the attacker's dir"])
+def test_fallback_planted_by_another_user_is_refused(tmp, procs, plant):
+    root = tree(os.path.join(tmp, "r"), svc="exec sleep 1000")    # root/run: not writable by the victim
+    att = as_user(ATTACKER)
+    if plant == "world-writable dir":
+        planting = ("{a} mkdir /tmp/pysix-{v} && {a} chmod 777 /tmp/pysix-{v} && "
+                    "{a} ln -s /tmp/victim /tmp/pysix-{v}/services")
+    else:
+        planting = "{a} mkdir -m 777 /tmp/att && {a} ln -s /tmp/att /tmp/pysix-{v}"
+    script = ("mkdir /tmp/victim && echo precious > /tmp/victim/keep && chown -R {v}:{v} /tmp/victim\n"
+              + planting + "\n"
+              "{vic} pysix-init --root {r} -- true; echo rc=$?\n"
+              "ls -A /tmp/victim | sed 's/^/victim:/'; ls -A /tmp/pysix-{v}/ | sed 's/^/planted:/'\n")
+    rc, out = in_private_tmp(procs, script.format(a=att, v=VICTIM, vic=as_user(VICTIM), r=root))
+    assert "rc=111" in out, out
+    assert "refusing /tmp/pysix-%d" % VICTIM in out, out
+    assert "victim:keep" in out, out                     # nothing of the victim's was removed
+    assert "planted:container_environment" not in out, out  # no secrets handed to the attacker
+
+
+def test_fallback_is_created_private_and_xdg_runtime_dir_is_preferred(tmp, procs):
+    root = tree(os.path.join(tmp, "r"), svc="exec sleep 1000")
+    vic = as_user(VICTIM).replace(" env -u XDG_RUNTIME_DIR", " env")
+    show = "sh -c 'echo rundir=$PYSIX_RUNDIR; stat -c \"mode=%a uid=%u\" $PYSIX_RUNDIR'"
+    script = ("{vic} -u XDG_RUNTIME_DIR pysix-init --root {r} -- {show}\n"
+              "mkdir -m 700 /tmp/xdg && chown {v}:{v} /tmp/xdg\n"
+              "{vic} XDG_RUNTIME_DIR=/tmp/xdg pysix-init --root {r} -- {show}\n"
+              "{a} mkdir -m 777 /tmp/xdg-att\n"
+              "{vic} XDG_RUNTIME_DIR=/tmp/xdg-att pysix-init --root {r} -- {show}\n"
+              "{a} ls /tmp/pysix-{v} >/dev/null 2>&1 && echo attacker-can-list\n")
+    rc, out = in_private_tmp(procs, script.format(vic=vic, a=as_user(ATTACKER), v=VICTIM, r=root, show=show))
+    lines = out.splitlines()
+    assert "rundir=/tmp/pysix-%d" % VICTIM in lines, out
+    assert "mode=700 uid=%d" % VICTIM in lines, out
+    assert "rundir=/tmp/xdg/pysix" in lines, out
+    assert "XDG_RUNTIME_DIR=/tmp/xdg-att ignored: it is owned by uid %d, not %d" % (ATTACKER, VICTIM) in out, out
+    assert lines.count("rundir=/tmp/pysix-%d" % VICTIM) == 2, out
+    assert "attacker-can-list" not in out, out
+
+
+def test_services_symlink_in_the_run_dir_is_never_followed(tmp, procs):
+    root = tree(os.path.join(tmp, "r"), svc="exec sleep 1000")
+    data = os.path.join(tmp, "data")
+    os.makedirs(data)
+    open(os.path.join(data, "keep"), "w").close()
+    os.makedirs(os.path.join(root, "run", "pysix"))
+    os.symlink(data, os.path.join(root, "run", "pysix", "services"))
+    p = procs.start(["pysix-init", "--root", root, "--", "true"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = p.communicate(timeout=20)
+    assert p.returncode == 111, out
+    assert b"services: it is a symlink" in out, out
+    assert os.listdir(data) == ["keep"]
+
+
 # 3. special bits are masked in copies ----------------------------------------------------
 
 def test_copies_drop_setuid_setgid_and_sticky(tmp):
