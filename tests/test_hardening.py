@@ -16,6 +16,7 @@ import pytest
 
 from helpers import make_sd, read_status, wait_for, write_exec
 from pysix import fscopy
+from pysix.contenv import dump
 
 VICTIM, ATTACKER = 65534, 1     # nobody, daemon
 
@@ -96,6 +97,40 @@ def test_services_symlink_in_the_run_dir_is_never_followed(tmp, procs):
     assert p.returncode == 111, out
     assert b"services: it is a symlink" in out, out
     assert os.listdir(data) == ["keep"]
+
+
+# 2. the saved environment is private --------------------------------------------------
+
+def test_container_environment_is_private_and_the_overlay_way_still_reads_it(tmp, procs):
+    root = tree(os.path.join(tmp, "r"))
+    os.makedirs(os.path.join(root, "etc", "cont-init.d"))
+    write_exec(os.path.join(root, "etc", "cont-init.d", "10-add"),
+               "#!/bin/sh\nprintf added > \"$PYSIX_RUNDIR/container_environment/ADDED\"\n")
+    cmd = ("E=$PYSIX_RUNDIR/container_environment; stat -c 'perm %a %u' $E $E/SECRET; "
+           "{a} cat $E/SECRET && echo LEAK; "
+           "with-contenv pysix-setuidgid nobody sh -c 'echo got=$ADDED uid=$(id -u)'; "
+           "{v} with-contenv true; echo nonroot=$?").format(a=as_user(ATTACKER), v=as_user(VICTIM))
+    script = "SECRET=s3cret pysix-init --root %s -- sh -c \"$0\"" % root
+    rc, out = in_private_tmp(procs, "C=%s\n%s" % (_shq(cmd), script.replace('"$0"', '"$C"')))
+    assert "perm 700 0" in out and "perm 600 0" in out, out
+    assert "LEAK" not in out and "s3cret" not in out, out
+    assert "got=added uid=%d" % VICTIM in out, out
+    assert "nonroot=111" in out and "drop privileges" in out, out
+
+
+def _shq(s: str) -> str:
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def test_dump_is_0700_0600_and_writes_no_file_through_a_symlink(tmp):
+    path = os.path.join(tmp, "ce")
+    outside = os.path.join(tmp, "outside")
+    os.makedirs(outside)
+    os.symlink(outside, path)      # a leftover symlink in the run dir: removed, not followed
+    assert dump({b"A": b"1", b"B": b"x\ny"}, path) == []
+    assert stat.S_IMODE(os.lstat(path).st_mode) == 0o700 and not os.path.islink(path)
+    assert stat.S_IMODE(os.stat(os.path.join(path, "A")).st_mode) == 0o600
+    assert os.listdir(outside) == []
 
 
 # 3. special bits are masked in copies ----------------------------------------------------
