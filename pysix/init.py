@@ -18,7 +18,7 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import sys
 import time
 
-from . import contenv, fifodir, rundir, settings
+from . import contenv, fifodir, rundir, scanlock, settings
 from .fscopy import clear_dir, copy_file, make_dir_like
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
@@ -98,7 +98,9 @@ class Init:
         if os.getpid() != 1 and not set_subreaper():
             say("warning: cannot become a child subreaper: orphans of services will not be reaped here")
         self.rundir = self._make_rundir()
+        # The lock before anything else: a second instance refuses and touches nothing.
         self.scandir = rundir.real_subdir(self.rundir, "services", 0o755)
+        self.lock_fd = scanlock.take(self.scandir)
         if self.cfg["TRACE"]:
             path = os.environ.get("PYSIX_TRACE_FILE") or os.path.join(self.rundir, "trace.jsonl")
             try:
@@ -123,6 +125,7 @@ class Init:
         self.scanner = Scanner(self.loop, self.reaper, self.scandir, prefix=bool(self.cfg["PREFIX"]),
                                prog=PROG)
         self.scanner.on_letter = self._on_scan_letter
+        self.scanner.lock_fd = self.lock_fd
         self.scanner.spawn_hook = lambda name: trace("service", name=name, event="supervisor")
         self.scanner.open_control()
         trace("stage", stage=1, phase="end")

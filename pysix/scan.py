@@ -22,13 +22,13 @@ pysix-init with the container stages.
 """
 from __future__ import annotations
 
-import errno
 import gc
 import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import stat
 import time
 
+from . import scanlock
 from .control import SVSCAN_LETTERS, write_control
 from .lockprobe import lock_holder
 from .loop import Loop, Timer
@@ -117,18 +117,8 @@ class Scanner:
     def open_control(self) -> None:
         """`.s6-svscan/` with its lock and control FIFO; raises OSError/RuntimeError."""
         d = os.path.join(self.scandir, CTLDIR)
-        try:
-            os.mkdir(d, 0o700)
-        except FileExistsError:
-            pass
-        self.lock_fd = os.open(d + "/lock", os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
-        import fcntl
-        try:
-            fcntl.lockf(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno in (errno.EAGAIN, errno.EACCES):
-                raise RuntimeError("another instance is already running on %s" % self.scandir)
-            raise
+        if self.lock_fd < 0:    # pysix-init takes it before stage 1 changes anything
+            self.lock_fd = scanlock.take(self.scandir)
         try:
             os.mkfifo(d + "/control", 0o600)
         except FileExistsError:

@@ -210,3 +210,35 @@ def test_no_writable_run_dir_exits_111_and_runs_nothing(tmp, procs):
     assert "rc=111" in out, out
     assert "fatal: stage 1 failed: " in out, out
     assert not os.path.exists(mark)
+
+
+# 6. a second instance takes the lock first and touches nothing ----------------------------------
+
+def test_second_instance_refuses_and_touches_nothing(tmp, procs):
+    root = tree(os.path.join(tmp, "r"), svc="exec sleep 1000")
+    make_sd(os.path.join(root, "etc", "services.d", "logged", "log"), "exec cat > /dev/null")
+    make_sd(os.path.join(root, "etc", "services.d", "logged"), "while :; do echo tick; sleep 0.1; done")
+    first = procs.start(["pysix-init", "--root", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                        env=dict(os.environ, PYSIX_TRACE="1"))
+    live = os.path.join(root, "run", "pysix")
+    sd = os.path.join(live, "services", "svc")
+    pid = wait_for(lambda: (lambda s: s.pid if s and s.up else 0)(read_status(sd)), timeout=10, what="svc up")
+    wait_for(lambda: (lambda s: s and s.up)(read_status(os.path.join(live, "services", "logged", "log"))),
+             timeout=10, what="logger up")
+
+    def snapshot():
+        return {p: os.lstat(os.path.join(live, p)).st_ino
+                for p in ("services/svc/run", "services/logged/run", "container_environment",
+                          "container_environment/PATH", "trace.jsonl")}
+    before = snapshot()
+    trace_size = os.path.getsize(os.path.join(live, "trace.jsonl"))
+    for cmd, code in ((["pysix-init", "--root", root, "--", "true"], 111),
+                      (["pysix-svscan", os.path.join(live, "services")], 100)):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=20, env=dict(os.environ, PYSIX_TRACE="1"))
+        assert r.returncode == code, r.stderr
+        assert "another instance is already running" in r.stderr
+    assert snapshot() == before
+    assert os.path.getsize(os.path.join(live, "trace.jsonl")) >= trace_size
+    assert read_status(sd).pid == pid
+    first.send_signal(signal.SIGTERM)
+    first.wait(20)
