@@ -18,7 +18,7 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import sys
 import time
 
-from . import contenv, fifodir, rundir, scanlock, settings
+from . import contenv, fifodir, noexec, rundir, scanlock, settings
 from .fscopy import clear_dir, copy_file, make_dir_like
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
@@ -143,15 +143,16 @@ class Init:
         clear_dir(self.scandir, keep=frozenset({".s6-svscan"}))   # symlinks unlinked, never followed
         if not os.path.isdir(src):
             return
-        noexec = bool(os.statvfs(self.scandir).f_flag & getattr(os, "ST_NOEXEC", 8))
-        if noexec:
-            say("warning: %s is mounted noexec: linking scripts to their originals" % self.rundir)
+        why = noexec.boot_warning(self.scandir, src)
+        if why:
+            say("warning: " + why)
+        noexec_mount = why is not None
         for name in sorted(os.listdir(src)):
             path = os.path.join(src, name)
             if name.startswith(".") or not os.path.isdir(path):
                 continue
             try:
-                self._copy_tree(path, os.path.join(self.scandir, name), noexec)
+                self._copy_tree(path, os.path.join(self.scandir, name), noexec_mount)
             except OSError as e:
                 say("warning: cannot copy %s: %s" % (path, e.strerror or e))
 

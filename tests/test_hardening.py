@@ -15,7 +15,7 @@ import time
 import pytest
 
 from helpers import make_sd, read_status, wait_for, write_exec
-from pysix import fscopy
+from pysix import fscopy, shebang
 from pysix.contenv import dump
 
 VICTIM, ATTACKER = 65534, 1     # nobody, daemon
@@ -242,3 +242,45 @@ def test_second_instance_refuses_and_touches_nothing(tmp, procs):
     assert read_status(sd).pid == pid
     first.send_signal(signal.SIGTERM)
     first.wait(20)
+
+
+# 7. noexec /run --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("head,argv", [
+    (b"#!/bin/sh\necho\n", ["/bin/sh", "S", "a"]),
+    (b"#!/usr/bin/env sh\n", ["/usr/bin/env", "sh", "S", "a"]),
+    (b"#! /usr/bin/with-contenv  sh -e \n", ["/usr/bin/with-contenv", "sh -e", "S", "a"]),
+    (b"#!/bin/sh", ["/bin/sh", "S", "a"]),
+    (b"#!\t/bin/bash\t-x\r\n", ["/bin/bash", "-x", "S", "a"]),
+])
+def test_shebang_argv(head, argv):
+    assert shebang.parse(head, "S", ["a"]) == (argv, "")
+
+
+@pytest.mark.parametrize("head,why", [
+    (b"\x7fELF\x02\x01", "no #! line"),
+    (b"", "no #! line"),
+    (b"#!\n", "names no interpreter"),
+    (b"#!sh\n", "not an absolute path"),
+    (b"#!/bin/" + b"x" * 300, "longer than 255 bytes"),
+])
+def test_shebang_reasons(head, why):
+    argv, reason = shebang.parse(head, "S")
+    assert argv is None and why in reason and reason.startswith("S: ")
+
+
+def test_shebang_reads_the_file_and_never_blocks(tmp):
+    write_exec(os.path.join(tmp, "run"), "#!/bin/sh -e\nexit 0\n")
+    assert shebang.interpreter_argv(os.path.join(tmp, "run")) == (["/bin/sh", "-e", os.path.join(tmp, "run")], "")
+    os.mkfifo(os.path.join(tmp, "fifo"))
+    assert "not a regular file" in shebang.interpreter_argv(os.path.join(tmp, "fifo"))[1]
+    assert "cannot open" in shebang.interpreter_argv(os.path.join(tmp, "none"))[1]
+
+
+def test_noexec_run_is_named_at_boot(tmp, procs):
+    root = tree(os.path.join(tmp, "r"), svc="exec sleep 1000")
+    os.makedirs(os.path.join(root, "run"))
+    rc, out = in_private_tmp(procs, "mount -t tmpfs -o noexec tmpfs %s/run\npysix-init --root %s -- true\n"
+                             % (root, root))
+    assert "is on a noexec mount (%s/run)" % root in out, out
+    assert "--tmpfs %s/run:exec" % root in out, out
