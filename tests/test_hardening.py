@@ -15,7 +15,7 @@ import time
 import pytest
 
 from helpers import make_sd, read_status, wait_for, write_exec
-from pysix import fscopy, shebang
+from pysix import fscopy, prefix, shebang
 from pysix.contenv import dump
 
 VICTIM, ATTACKER = 65534, 1     # nobody, daemon
@@ -284,3 +284,29 @@ def test_noexec_run_is_named_at_boot(tmp, procs):
                              % (root, root))
     assert "is on a noexec mount (%s/run)" % root in out, out
     assert "--tmpfs %s/run:exec" % root in out, out
+
+
+# 8. PYSIX_PREFIX=1 -------------------------------------------------------------------------------
+
+def test_prefixer_lines_and_flush():
+    p = prefix.Prefixer("web")
+    assert p.feed(b"a\nb") == b"web | a\n"
+    assert p.feed(b"c\nd\ne") == b"web | bc\nweb | d\n"
+    assert p.flush() == b"web | e\n" and p.flush() == b""
+    assert p.feed(b"x" * prefix.LINE_MAX) == b"web | " + b"x" * prefix.LINE_MAX + b"\n"
+    p.rename("api")
+    assert p.feed(b"\n\n") == b"api | \napi | \n"
+
+
+def test_prefix_flushes_the_last_line_and_keeps_stderr_apart(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    sd = make_sd(os.path.join(scan, "svc"), "printf 'out1\\nlast without newline'; printf 'err1\\nerr-last' >&2; "
+                 "exec sleep 1000")
+    p = procs.start(["pysix-svscan", "-p", scan], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: (lambda s: s and s.up)(read_status(sd)), timeout=10, what="svc up")
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=20)
+    assert b"svc | out1\nsvc | last without newline\n" in out, (out, err)
+    assert b"svc | err1\nsvc | err-last\n" in err, (out, err)
+    assert b"err" not in out
