@@ -15,7 +15,7 @@ import time
 import pytest
 
 from helpers import make_sd, read_status, wait_for, write_exec
-from pysix import fscopy, prefix, shebang
+from pysix import fscopy, policy, prefix, servicedir, shebang
 from pysix.contenv import dump
 
 VICTIM, ATTACKER = 65534, 1     # nobody, daemon
@@ -310,3 +310,92 @@ def test_prefix_flushes_the_last_line_and_keeps_stderr_apart(tmp, procs):
     assert b"svc | out1\nsvc | last without newline\n" in out, (out, err)
     assert b"svc | err1\nsvc | err-last\n" in err, (out, err)
     assert b"err" not in out
+
+
+# 9/10. odd files in a service dir ------------------------------------------------------------------
+
+def odd(sd: str, name: str, kind: str) -> None:
+    path = os.path.join(sd, name)
+    if kind == "dir":
+        os.mkdir(path)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dangling":
+        os.symlink("/nonexistent/target", path)
+    elif kind == "loop":
+        os.symlink(name, path)
+
+
+ODD = {"dir": "is a directory, not a regular file", "fifo": "is a FIFO, not a regular file",
+       "dangling": "dangling symlink to '/nonexistent/target'", "loop": "too many levels of symlinks"}
+
+
+@pytest.mark.parametrize("kind", sorted(ODD))
+@pytest.mark.parametrize("name", ["dependencies", "timeout-ready", "down-signal", "type"])
+def test_odd_file_gives_one_line_naming_it(tmp, kind, name):
+    odd(tmp, name, kind)
+    want = "%s/%s: " % (tmp, name)
+    if name == "dependencies":
+        lines, why = servicedir.read_lines_checked(tmp, name)
+        with pytest.raises(OSError) as e:
+            servicedir.read_lines(tmp, name)
+        assert str(e.value) == why
+    elif name == "down-signal":
+        lines, why = servicedir.read_down_signal(tmp)
+    elif name == "type":
+        data, why = servicedir.read_file(tmp, name)
+        with pytest.raises(OSError) as e:
+            servicedir.read_small(tmp, name)
+        assert ODD[kind] in e.value.strerror
+    else:
+        lines, why = servicedir.read_uint(tmp, name, 0)
+    assert why.startswith(want) and ODD[kind] in why and "\n" not in why, why
+
+
+def test_unreadable_file_as_non_root(tmp):
+    sd = make_sd(os.path.join(tmp, "sd"), None, dependencies="a\n", timeout_ready="10")
+    os.chmod(os.path.join(sd, "dependencies"), 0)
+    code = ("import sys; from pysix.servicedir import read_lines_checked, read_uint; "
+            "print(read_lines_checked(sys.argv[1], 'dependencies')[1]); print(read_uint(sys.argv[1], 'timeout-ready', 0))")
+    r = subprocess.run(["setpriv", "--reuid=%d" % VICTIM, "--regid=%d" % VICTIM, "--clear-groups",
+                        sys.executable, "-c", code, sd], capture_output=True, text=True, timeout=20)
+    assert r.stdout.splitlines() == ["%s/dependencies: cannot open: permission denied" % sd, "(10, None)"], r
+
+
+def test_huge_and_binary_files_are_cut_and_escaped(tmp):
+    open(os.path.join(tmp, "dependencies"), "wb").write(os.urandom(200000))
+    lines, why = servicedir.read_lines_checked(tmp, "dependencies")
+    assert lines is None and why == "%s/dependencies: larger than 65536 bytes" % tmp
+    open(os.path.join(tmp, "dependencies"), "wb").write(b"web\0\xff\x1b[31m" + b"z" * 5000)
+    lines, why = servicedir.read_lines_checked(tmp, "dependencies")
+    assert lines is None and "binary content" in why and len(why) < len(tmp) + 120, why
+    assert "\x1b" not in why and "\\x1b" in why and why.endswith("...")
+    open(os.path.join(tmp, "timeout-ready"), "wb").write(b"\x1b[2J123")
+    n, why = servicedir.read_uint(tmp, "timeout-ready", 0)
+    assert n == 0 and why == "%s/timeout-ready: invalid value '\\x1b[2J123' (want a non-negative integer)" % tmp
+
+
+def test_bad_type_and_restart_limit_warn():
+    assert policy.check_type(b"oneshot\n") == ("oneshot", None)
+    assert policy.check_type(None) == ("longrun", None)
+    t, why = policy.check_type(b"one-shot\n", "sd/type")
+    assert t == "longrun" and why == "sd/type: unknown type 'one-shot' (want oneshot or longrun): running it as a longrun"
+    assert policy.check_restart_limit(b"3 10\n") == ((3, 10.0), None)
+    lim, why = policy.check_restart_limit(b"\0" * 1000, "sd/restart-limit")
+    assert lim is None and why.startswith("sd/restart-limit: invalid value '\\x00") and len(why) < 150
+
+
+def test_out_of_file_descriptors_is_said(tmp, monkeypatch):
+    open(os.path.join(tmp, "timeout-kill"), "w").write("5")
+
+    def emfile(*a, **k):
+        raise OSError(errno.EMFILE, "Too many open files")
+    monkeypatch.setattr(os, "open", emfile)
+    n, why = servicedir.read_uint(tmp, "timeout-kill", 7)
+    assert n == 7 and why == "%s/timeout-kill: cannot open: out of file descriptors" % tmp
+
+
+def test_absent_files_are_not_errors(tmp):
+    assert servicedir.read_file(tmp, "type") == (None, None)
+    assert servicedir.read_lines_checked(tmp, "dependencies") == (None, None)
+    assert servicedir.read_small(os.path.join(tmp, "nodir"), "supervise/status") is None
