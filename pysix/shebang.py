@@ -1,10 +1,13 @@
-"""The argv that runs a script through its `#!` interpreter, as the kernel would.
+"""The `#!` line of a script, read the way Linux reads it.
 
-For a `run` on a noexec mount (`docker run --read-only --tmpfs /run`): the
-kernel refuses to execute the file itself, but its interpreter, on an exec
-mount, may still read it. Linux's rules: the first line, at most 255 bytes
-after `#!`, is the interpreter path then at most ONE argument (the rest of
-the line, spaces inside kept); the script path comes next, then the args.
+Used to run a script that cannot be exec'd itself (on a noexec mount, such
+as `docker run --read-only --tmpfs /run`, or shipped as mode 0644): its
+interpreter, on an exec mount, is exec'd instead with the argv the kernel
+would have built: interpreter, at most ONE argument (the rest of the line,
+inner spaces kept), the script's path, then the script's own arguments.
+
+The same API as issue 13's module of this name (parse, interpreter_argv,
+BUF), so either can be kept; this one never blocks on a FIFO.
 """
 from __future__ import annotations
 
@@ -14,47 +17,40 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional, Sequence, Tuple
 
-HEAD_MAX = 256   # the kernel's BINPRM_BUF_SIZE: the #! line must end within it
+BUF = 256   # Linux >= 5.1 reads this much of the file for `#!` (BINPRM_BUF_SIZE)
 
 
-def parse(head: bytes, path: str, args: Sequence[str] = ()) -> Tuple[Optional[List[str]], str]:
-    """(argv, "") from the first bytes of the script at `path`, or (None, reason)."""
+def parse(head: bytes) -> Tuple[Optional[Tuple[str, Optional[str]]], str]:
+    """((interpreter, optional single argument), "") or (None, why not)."""
     if not head.startswith(b"#!"):
-        return None, "%s: no #! line (not a script): cannot be run from a noexec mount" % path
-    end = head.find(b"\n")
-    if end < 0:
-        if len(head) >= HEAD_MAX:
-            return None, "%s: #! line longer than %d bytes" % (path, HEAD_MAX - 1)
-        end = len(head)
-    line = head[2:end].strip(b" \t\r")
+        return None, "no #! line" if not head.startswith(b"\x7fELF") else "a binary, not a script"
+    if b"\n" not in head[2:] and len(head) >= BUF:
+        return None, "#! line longer than %d bytes" % (BUF - 1)
+    line = head[2:].split(b"\n", 1)[0].split(b"\0", 1)[0].strip(b" \t")
     if not line:
-        return None, "%s: #! names no interpreter" % path
-    interp, _, arg = line.replace(b"\t", b" ").partition(b" ")
-    arg = arg.strip(b" ")
-    try:
-        argv = [os.fsdecode(interp)] + ([os.fsdecode(arg)] if arg else [])
-    except UnicodeError:    # fsdecode uses surrogateescape: only a broken locale gets here
-        return None, "%s: #! line cannot be decoded" % path
-    if "\0" in "".join(argv):
-        return None, "%s: #! line holds a NUL byte" % path
-    if not argv[0].startswith("/"):
-        return None, "%s: #! interpreter %r is not an absolute path" % (path, argv[0][:60])
-    return argv + [path] + list(args), ""
+        return None, "empty #! line"
+    parts = line.replace(b"\t", b" ").split(b" ", 1)
+    arg = parts[1].strip(b" \t") if len(parts) > 1 else b""
+    return (os.fsdecode(parts[0]), os.fsdecode(arg) if arg else None), ""
 
 
 def interpreter_argv(path: str, args: Sequence[str] = ()) -> Tuple[Optional[List[str]], str]:
-    """Read `path`'s first line: (argv to posix_spawn, "") or (None, one-line reason)."""
+    """(argv that runs `path` with `args` through its interpreter, "") or (None, why not)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)   # a FIFO must not block us
     except OSError as e:
-        return None, "%s: cannot open: %s" % (path, e.strerror)
+        return None, "cannot read: %s" % e.strerror
     try:
         import stat
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None, "%s: not a regular file" % path
-        head = os.read(fd, HEAD_MAX)
+            return None, "not a regular file"
+        head = os.read(fd, BUF)
     except OSError as e:
-        return None, "%s: cannot read: %s" % (path, e.strerror)
+        return None, "cannot read: %s" % e.strerror
     finally:
         os.close(fd)
-    return parse(head, path, args)
+    got, why = parse(head)
+    if got is None:
+        return None, why
+    interp, arg = got
+    return [interp] + ([arg] if arg is not None else []) + [path] + list(args), ""

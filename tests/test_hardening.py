@@ -246,35 +246,37 @@ def test_second_instance_refuses_and_touches_nothing(tmp, procs):
 
 # 7. noexec /run --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("head,argv", [
-    (b"#!/bin/sh\necho\n", ["/bin/sh", "S", "a"]),
-    (b"#!/usr/bin/env sh\n", ["/usr/bin/env", "sh", "S", "a"]),
-    (b"#! /usr/bin/with-contenv  sh -e \n", ["/usr/bin/with-contenv", "sh -e", "S", "a"]),
-    (b"#!/bin/sh", ["/bin/sh", "S", "a"]),
-    (b"#!\t/bin/bash\t-x\r\n", ["/bin/bash", "-x", "S", "a"]),
+@pytest.mark.parametrize("head,want", [
+    (b"#!/bin/sh\necho\n", ("/bin/sh", None)),
+    (b"#!/usr/bin/env sh\n", ("/usr/bin/env", "sh")),
+    (b"#! /usr/bin/with-contenv  sh -e \n", ("/usr/bin/with-contenv", "sh -e")),   # one argument, as Linux
+    (b"#!/bin/sh", ("/bin/sh", None)),                                              # no newline at all
+    (b"#!\t/bin/bash\t-x\n", ("/bin/bash", "-x")),
 ])
-def test_shebang_argv(head, argv):
-    assert shebang.parse(head, "S", ["a"]) == (argv, "")
+def test_shebang_parse(head, want):
+    assert shebang.parse(head) == (want, "")
 
 
 @pytest.mark.parametrize("head,why", [
-    (b"\x7fELF\x02\x01", "no #! line"),
+    (b"\x7fELF\x02\x01", "a binary, not a script"),
     (b"", "no #! line"),
-    (b"#!\n", "names no interpreter"),
-    (b"#!sh\n", "not an absolute path"),
-    (b"#!/bin/" + b"x" * 300, "longer than 255 bytes"),
+    (b"#!\n", "empty #! line"),
+    (b"#!/bin/" + b"x" * 300, "#! line longer than 255 bytes"),
 ])
 def test_shebang_reasons(head, why):
-    argv, reason = shebang.parse(head, "S")
-    assert argv is None and why in reason and reason.startswith("S: ")
+    assert shebang.parse(head) == (None, why)
 
 
-def test_shebang_reads_the_file_and_never_blocks(tmp):
-    write_exec(os.path.join(tmp, "run"), "#!/bin/sh -e\nexit 0\n")
-    assert shebang.interpreter_argv(os.path.join(tmp, "run")) == (["/bin/sh", "-e", os.path.join(tmp, "run")], "")
+def test_shebang_argv_reads_the_file_and_never_blocks(tmp):
+    run = os.path.join(tmp, "run")
+    write_exec(run, "#!/usr/bin/env sh\necho \"$0 $1\"\n")
+    os.chmod(run, 0o644)
+    argv, why = shebang.interpreter_argv(run, ["a"])
+    assert (argv, why) == (["/usr/bin/env", "sh", run, "a"], "")
+    assert subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout == "%s a\n" % run
     os.mkfifo(os.path.join(tmp, "fifo"))
-    assert "not a regular file" in shebang.interpreter_argv(os.path.join(tmp, "fifo"))[1]
-    assert "cannot open" in shebang.interpreter_argv(os.path.join(tmp, "none"))[1]
+    assert shebang.interpreter_argv(os.path.join(tmp, "fifo")) == (None, "not a regular file")
+    assert shebang.interpreter_argv(os.path.join(tmp, "none")) == (None, "cannot read: No such file or directory")
 
 
 def test_noexec_run_is_named_at_boot(tmp, procs):
