@@ -47,8 +47,7 @@ def make_private(path: str, uid: Optional[int] = None) -> None:
         raise RundirError("cannot create %s: %s" % (path, e.strerror))
     why = unsafe_reason(os.lstat(path), uid)
     if why:
-        raise RundirError("refusing %s: it %s (another user may have made it); remove it or set PYSIX_RUNDIR"
-                          % (path, why))
+        raise RundirError("refusing %s: it %s (another user may have made it)" % (path, why))
 
 
 def _xdg_base(env: Mapping[str, str], uid: int) -> Tuple[Optional[str], Optional[str]]:
@@ -89,7 +88,10 @@ def choose(want: str, env: Mapping[str, str] = os.environ,
         why = e.strerror or str(e)
     path, more = fallback_dir(env, uid)
     warnings += more
-    make_private(path, uid)
+    try:
+        make_private(path, uid)
+    except RundirError as e:
+        raise RundirError("%s: %s, and %s (mount a tmpfs there or set PYSIX_RUNDIR)" % (want, why, e))
     warnings.append("%s: %s; using %s" % (want, why, path))
     return path, warnings
 
