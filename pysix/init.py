@@ -18,8 +18,8 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import sys
 import time
 
-from . import contenv, fifodir, settings
-from .fscopy import copy_file, remove_tree
+from . import contenv, fifodir, noexec, rundir, scanlock, settings
+from .fscopy import clear_dir, copy_file, make_dir_like
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
 from .scan import MODE_TERMINATE, Scanner, set_subreaper
@@ -33,6 +33,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 
 PROG = "pysix-init"
 KILL_WAIT = 5.0   # seconds to wait for processes after the final SIGKILL
+EXIT_BOOT_FAILED = 111   # stage 1 failed: neither the services nor the CMD could start
 _SIGDEF = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTTOU, signal.SIGTTIN, signal.SIGINT,
            signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
            signal.SIGCHLD)
@@ -97,7 +98,9 @@ class Init:
         if os.getpid() != 1 and not set_subreaper():
             say("warning: cannot become a child subreaper: orphans of services will not be reaped here")
         self.rundir = self._make_rundir()
-        self.scandir = os.path.join(self.rundir, "services")
+        # The lock before anything else: a second instance refuses and touches nothing.
+        self.scandir = rundir.real_subdir(self.rundir, "services", 0o755)
+        self.lock_fd = scanlock.take(self.scandir)
         if self.cfg["TRACE"]:
             path = os.environ.get("PYSIX_TRACE_FILE") or os.path.join(self.rundir, "trace.jsonl")
             try:
@@ -122,47 +125,39 @@ class Init:
         self.scanner = Scanner(self.loop, self.reaper, self.scandir, prefix=bool(self.cfg["PREFIX"]),
                                prog=PROG)
         self.scanner.on_letter = self._on_scan_letter
+        self.scanner.lock_fd = self.lock_fd
         self.scanner.spawn_hook = lambda name: trace("service", name=name, event="supervisor")
         self.scanner.open_control()
         trace("stage", stage=1, phase="end")
 
     def _make_rundir(self) -> str:
         want = os.environ.get("PYSIX_RUNDIR") or os.path.join(self.root, "run", "pysix")
-        for d in (want, os.path.join(os.environ.get("XDG_RUNTIME_DIR", "") or "/tmp", "pysix-%d" % os.getuid())):
-            try:
-                os.makedirs(d, mode=0o755, exist_ok=True)
-                if os.access(d, os.W_OK | os.X_OK):
-                    if d != want:
-                        say("warning: %s is not writable; using %s" % (want, d))
-                    return d
-            except OSError as e:
-                say("warning: cannot create %s: %s" % (d, e.strerror))
-        raise RuntimeError("no writable run directory (set PYSIX_RUNDIR)")
+        path, warnings = rundir.choose(want)
+        for w in warnings:
+            say("warning: " + w)
+        return path
 
     def _copy_services(self) -> None:
         """Copy /etc/services.d into the live scan dir, skipping supervise state."""
         src = os.path.join(self.etc, "services.d")
-        if os.path.isdir(self.scandir):
-            for name in os.listdir(self.scandir):
-                if name != ".s6-svscan":
-                    remove_tree(os.path.join(self.scandir, name))
-        os.makedirs(self.scandir, mode=0o755, exist_ok=True)
+        clear_dir(self.scandir, keep=frozenset({".s6-svscan"}))   # symlinks unlinked, never followed
         if not os.path.isdir(src):
             return
-        noexec = bool(os.statvfs(self.scandir).f_flag & getattr(os, "ST_NOEXEC", 8))
-        if noexec:
-            say("warning: %s is mounted noexec: linking scripts to their originals" % self.rundir)
+        why = noexec.boot_warning(self.scandir, src)
+        if why:
+            say("warning: " + why)
+        noexec_mount = why is not None
         for name in sorted(os.listdir(src)):
             path = os.path.join(src, name)
             if name.startswith(".") or not os.path.isdir(path):
                 continue
             try:
-                self._copy_tree(path, os.path.join(self.scandir, name), noexec)
+                self._copy_tree(path, os.path.join(self.scandir, name), noexec_mount)
             except OSError as e:
                 say("warning: cannot copy %s: %s" % (path, e.strerror or e))
 
     def _copy_tree(self, src: str, dst: str, noexec: bool) -> None:
-        os.makedirs(dst, exist_ok=True)
+        make_dir_like(src, dst)
         for name in os.listdir(src):
             if name in _SKIP_COPY:
                 continue
@@ -523,6 +518,7 @@ class Init:
             self.stage1()
         except Exception as e:
             say("fatal: stage 1 failed: %s" % e)
+            self.cmd_code = EXIT_BOOT_FAILED    # wins over every other source: nothing ran
             self.stopping = True
             self.scanner = None
             self.loop.call_later(0, self._guard(self._kill_rest))

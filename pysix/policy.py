@@ -43,6 +43,31 @@ def parse_type(data: bytes) -> Optional[str]:
     return t if t in ("oneshot", "longrun") else None
 
 
+def check_type(data: Optional[bytes], path: str = "type") -> Tuple[str, Optional[str]]:
+    """(the service's type, warning or None): a bad `type` is a longrun, said once."""
+    if data is None:
+        return "longrun", None
+    t = parse_type(data)
+    if t is None:
+        from .servicedir import quote   # here: pysix-svstat imports this module and needs none of it
+        return "longrun", "%s: unknown type %s (want oneshot or longrun): running it as a longrun" % (
+            path, quote(data.split(b"\n", 1)[0].strip()))
+    return t, None
+
+
+def check_restart_limit(data: Optional[bytes], path: str = "restart-limit"
+                        ) -> Tuple[Optional[Tuple[int, float]], Optional[str]]:
+    """((N, SECONDS) or None, warning or None): a bad value means no limit, said."""
+    if data is None:
+        return None, None
+    lim = parse_restart_limit(data)
+    if lim is None:
+        from .servicedir import quote
+        return None, "%s: invalid value %s (want N SECONDS): no restart limit" % (
+            path, quote(data.split(b"\n", 1)[0].strip()))
+    return lim, None
+
+
 class DeathWindow:
     """Unrequested deaths in a sliding window of `seconds` (monotonic times)."""
 

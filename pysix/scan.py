@@ -28,10 +28,12 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import stat
 import time
 
+from . import scanlock
 from .control import SVSCAN_LETTERS, write_control
-from .ctldir import Busy, open_control, take_lock
+from .ctldir import open_control
 from .lockprobe import lock_holder
 from .loop import Loop, Timer
+from .prefix import Prefixer
 from .reaper import Reaper
 from .stoporder import OrderedStop
 from .atomic import write_atomic
@@ -45,7 +47,6 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 CTLDIR = ".s6-svscan"
 RESPAWN_MIN_INTERVAL = 1.0
 RESCAN_ON_ERROR = 3.0
-PREFIX_LINE_MAX = 65536
 STOPPING = "pysix-stopping"      # in CTLDIR: the tree is stopping (supervisors read it)
 CTL_LOCK = "pysix-ctl-lock"      # in CTLDIR: held while control bytes are acted on
 STOP_LETTERS = "tiqb"
@@ -62,7 +63,7 @@ MODE_QUIT = (True, signal.SIGTERM, signal.SIGTERM)            # q
 
 class Service:
     __slots__ = ("name", "key", "active", "logged", "pipe_r", "pipe_w", "pid", "log_pid",
-                 "started", "log_started", "timer", "log_timer", "buf", "foreign")
+                 "started", "log_started", "timer", "log_timer", "err_r", "err_w", "out", "err", "foreign")
 
     def __init__(self, name: str, key: Tuple[int, int]) -> None:
         self.name = name
@@ -70,11 +71,13 @@ class Service:
         self.active = True
         self.logged = False
         self.pipe_r = self.pipe_w = -1
+        self.err_r = self.err_w = -1    # prefixed stderr (stdout is pipe_r/pipe_w)
         self.pid = self.log_pid = 0
         self.started = self.log_started = -1e9
         self.timer: Optional[Timer] = None
         self.log_timer: Optional[Timer] = None
-        self.buf = b""
+        self.out: Optional[Prefixer] = None
+        self.err: Optional[Prefixer] = None
         # pidfds of supervisors left by a previous scanner, waited for: {log?: fd}
         self.foreign: Dict[bool, int] = {}
 
@@ -119,14 +122,8 @@ class Scanner:
     def open_control(self) -> None:
         """`.s6-svscan/` with its lock and control FIFO; raises OSError/RuntimeError."""
         d = os.path.join(self.scandir, CTLDIR)
-        try:
-            os.mkdir(d, 0o700)
-        except FileExistsError:
-            pass
-        try:
-            self.lock_fd = take_lock(d + "/lock", 0o600)
-        except Busy:
-            raise RuntimeError("another instance is already running on %s" % self.scandir) from None
+        if self.lock_fd < 0:    # pysix-init takes it before stage 1 changes anything
+            self.lock_fd = scanlock.take(self.scandir)
         try:
             self.ctl_r, self.ctl_w = open_control(d + "/control")
         except ValueError as e:
@@ -265,8 +262,16 @@ class Scanner:
                 self.warn("unable to create a pipe for %s: %s" % (name, e.strerror))
                 return None
             if not svc.logged:
-                os.set_blocking(svc.pipe_r, False)
-                self.loop.add_reader(svc.pipe_r, lambda s=svc: self._on_output(s))
+                try:
+                    svc.err_r, svc.err_w = os.pipe2(os.O_CLOEXEC)
+                except OSError as e:
+                    self.warn("unable to create a pipe for %s: %s" % (name, e.strerror))
+                    self._close_pipe(svc)
+                    return None
+                svc.out, svc.err = Prefixer(name), Prefixer(name)
+                for fd in (svc.pipe_r, svc.err_r):
+                    os.set_blocking(fd, False)
+                    self.loop.add_reader(fd, lambda s=svc: self._drain(s))
         self.services[key] = svc
         return svc
 
@@ -373,7 +378,7 @@ class Scanner:
         if log:
             fds = (svc.pipe_r, 1, 2)
         elif svc.pipe_w >= 0:
-            fds = (0, svc.pipe_w, (2 if svc.logged else svc.pipe_w))
+            fds = (0, svc.pipe_w, (svc.err_w if svc.err_w >= 0 else 2))
         else:
             fds = (0, 1, 2)
         return (os.path.join(self.scandir, name), name) + fds
@@ -415,6 +420,8 @@ class Scanner:
             svc.log_pid = 0
         else:
             svc.pid = 0
+            if svc.out is not None:     # its service is down: a last line without "\n" goes out now
+                self._drain(svc, flush=True)
         self.live -= 1
         if st != 0:     # killed, or failed: what it ran may now be an orphan of ours
             self._note_orphan(os.path.join(self.scandir, svc.name + "/log" if log else svc.name))
@@ -466,39 +473,34 @@ class Scanner:
         self.services.pop(svc.key, None)
 
     def _close_pipe(self, svc: Service) -> None:
-        if svc.pipe_r >= 0:
-            if not svc.logged:
-                self.loop.remove_reader(svc.pipe_r)
-                self._drain(svc)
-            os.close(svc.pipe_r)
-        if svc.pipe_w >= 0:
-            os.close(svc.pipe_w)
-        svc.pipe_r = svc.pipe_w = -1
+        if svc.out is not None:
+            for fd in (svc.pipe_r, svc.err_r):
+                self.loop.remove_reader(fd)
+            self._drain(svc, flush=True)
+            svc.out = svc.err = None
+        for fd in (svc.pipe_r, svc.pipe_w, svc.err_r, svc.err_w):
+            if fd >= 0:
+                os.close(fd)
+        svc.pipe_r = svc.pipe_w = svc.err_r = svc.err_w = -1
 
     # prefixed output --------------------------------------------------------
-    def _on_output(self, svc: Service) -> None:
-        self._drain(svc)
-
-    def _drain(self, svc: Service) -> None:
-        while True:
-            try:
-                data = os.read(svc.pipe_r, 65536)
-            except (BlockingIOError, OSError):
-                return
-            if not data:
-                return
-            buf = svc.buf + data
-            cut = buf.rfind(b"\n") + 1
-            if cut == 0 and len(buf) >= PREFIX_LINE_MAX:
-                cut = len(buf)
-                buf += b"\n"
-                cut += 1
-            if cut:
-                tag = svc.name.encode("utf-8", "surrogateescape") + b" | "
-                lines = buf[:cut]
-                out = tag + lines[:-1].replace(b"\n", b"\n" + tag) + b"\n"
-                _write_all(1, out)
-            svc.buf = buf[cut:]
+    def _drain(self, svc: Service, flush: bool = False) -> None:
+        """Write the whole lines waiting in the service's pipes, stdout to 1 and
+        stderr to 2; `flush`: its last unfinished lines too (it is gone)."""
+        for fd, pfx, out in ((svc.pipe_r, svc.out, 1), (svc.err_r, svc.err, 2)):
+            if pfx is None:
+                continue
+            pfx.rename(svc.name)
+            while True:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:     # EAGAIN included: nothing more for now
+                    break
+                if not data:
+                    break
+                _write_all(out, pfx.feed(data))
+            if flush:
+                _write_all(out, pfx.flush())
 
     # killing ------------------------------------------------------------------
     def kill(self, mode: Tuple[bool, int, int]) -> None:

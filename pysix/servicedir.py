@@ -7,7 +7,9 @@ The `read_*` helpers open files relative to a directory and return
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 
 from .signames import parse_signal
@@ -51,47 +53,134 @@ def parse_signal_file(data: bytes) -> Optional[int]:
         return None
 
 
+QUOTE_MAX = 60          # characters of a file's content a message quotes
+LINES_MAX = 65536       # bytes of a list file (dependencies, on-failure) read at most
+
+
+class BadFile(OSError):
+    """A service-dir file that cannot be used; str() is one line naming it and why.
+
+    An OSError, so callers that catch OSError keep working; `strerror` is the
+    short problem ("is a directory"), `reason` the whole line.
+    """
+
+    def __init__(self, path: str, problem: str, err: int = 0) -> None:
+        super().__init__(err, problem, path)
+        self.reason = "%s: %s" % (path, problem)
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def quote(data: bytes, limit: int = QUOTE_MAX) -> str:
+    """File content for a message: quoted, escaped to printable ASCII, at most
+    `limit` characters of it (then "...")."""
+    out = []
+    n = 0
+    for b in data[:limit]:
+        c = _ESCAPES.get(b) or (chr(b) if 32 <= b < 127 else "\\x%02x" % b)
+        if n + len(c) > limit:
+            break
+        out.append(c)
+        n += len(c)
+    cut = len(out) < len(data)
+    return "'%s'%s" % ("".join(out), "..." if cut else "")
+
+
+_ESCAPES = {10: "\\n", 9: "\\t", 13: "\\r", 92: "\\\\", 39: "\\'"}
+
+
+def os_problem(e: OSError) -> str:
+    """What an OSError means, in words (EMFILE and ENFILE name what ran out)."""
+    if e.errno in (errno.EMFILE, errno.ENFILE):
+        return "out of file descriptors"
+    if e.errno == errno.ELOOP:
+        return "too many levels of symlinks"
+    return (e.strerror or str(e)).lower() if e.strerror else str(e)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def open_regular(sd: str, name: str) -> Optional[int]:
+    """An fd on sd/name if it is a regular file (symlinks followed), None if absent.
+
+    Never blocks (a FIFO is opened O_NONBLOCK and refused); raises BadFile
+    for a dangling symlink, a directory, a FIFO, an unreadable file...
+    """
+    path = os.path.join(sd, name)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return None     # absent (a missing parent counts as absent too)
+        raise BadFile(path, "dangling symlink to %s" % quote(os.fsencode(target)), errno.ENOENT)
+    except OSError as e:
+        raise BadFile(path, "cannot open: %s" % os_problem(e), e.errno or 0)
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as e:
+        os.close(fd)
+        raise BadFile(path, "cannot stat: %s" % os_problem(e), e.errno or 0)
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = next((k for test, k in _KINDS if test(mode)), "not a regular file")
+        raise BadFile(path, "is %s, not a regular file" % kind, errno.EISDIR if stat.S_ISDIR(mode) else 0)
+    return fd
+
+
 def read_small(dirfd_path: str, name: str, limit: int = 64) -> Optional[bytes]:
     """File contents (at most `limit` bytes), or None if it does not exist.
 
-    Other errors propagate as OSError so the caller can name them.
+    Anything odd (directory, FIFO, dangling symlink, unreadable) raises
+    BadFile, an OSError whose str() is the one-line reason.
     """
-    try:
-        fd = os.open(os.path.join(dirfd_path, name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
+    fd = open_regular(dirfd_path, name)
+    if fd is None:
         return None
     try:
         return os.read(fd, limit)
+    except OSError as e:
+        raise BadFile(os.path.join(dirfd_path, name), "cannot read: %s" % os_problem(e), e.errno or 0)
     finally:
         os.close(fd)
 
 
+def read_file(sd: str, name: str, limit: int = 64) -> Tuple[Optional[bytes], Optional[str]]:
+    """(contents or None if absent, None) or (None, one-line reason)."""
+    try:
+        return read_small(sd, name, limit), None
+    except BadFile as e:
+        return None, e.reason
+
+
 def read_uint(sd: str, name: str, default: Optional[int]) -> Tuple[Optional[int], Optional[str]]:
     """An integer file: (value, None), or (default, 'why') when it is bad."""
-    try:
-        data = read_small(sd, name, 11)
-    except OSError as e:
-        return default, "%s/%s: cannot read: %s" % (sd, name, e.strerror)
+    data, why = read_file(sd, name, 11)
+    if why:
+        return default, why
     if data is None:
         return default, None
     n = parse_uint(data)
     if n is None:
-        return default, "%s/%s: invalid value %r (want a non-negative integer)" % (
-            sd, name, data[:11].split(b"\n", 1)[0].decode("ascii", "replace"))
+        return default, "%s/%s: invalid value %s (want a non-negative integer)" % (
+            sd, name, quote(data[:11].split(b"\n", 1)[0]))
     return n, None
 
 
 def read_down_signal(sd: str) -> Tuple[int, Optional[str]]:
-    try:
-        data = read_small(sd, "down-signal", 15)
-    except OSError as e:
-        return signal.SIGTERM, "%s/down-signal: cannot read: %s" % (sd, e.strerror)
+    data, why = read_file(sd, "down-signal", 15)
+    if why:
+        return signal.SIGTERM, why + ", using SIGTERM"
     if data is None:
         return signal.SIGTERM, None
     sig = parse_signal_file(data)
     if sig is None:
-        return signal.SIGTERM, "%s/down-signal: invalid signal %r, using SIGTERM" % (
-            sd, data.split(b"\n", 1)[0].decode("ascii", "replace"))
+        return signal.SIGTERM, "%s/down-signal: invalid signal %s, using SIGTERM" % (
+            sd, quote(data.split(b"\n", 1)[0]))
     return sig, None
 
 
@@ -100,15 +189,33 @@ def is_executable(path: str) -> bool:
 
 
 def read_lines(sd: str, name: str) -> Optional[list]:
-    """Non-empty, non-comment lines of a text file; None if it does not exist."""
+    """Non-empty, non-comment lines of a text file; None if it does not exist.
+
+    Raises BadFile (an OSError) when it is odd, too large or binary.
+    """
+    lines, why = read_lines_checked(sd, name)
+    if why:
+        raise BadFile(os.path.join(sd, name), why.split(": ", 1)[1] if ": " in why else why)
+    return lines
+
+
+def read_lines_checked(sd: str, name: str) -> Tuple[Optional[list], Optional[str]]:
+    """(lines or None if absent, None), or (None, one-line reason)."""
+    data, why = read_file(sd, name, LINES_MAX + 1)
+    if why or data is None:
+        return None, why
+    path = os.path.join(sd, name)
+    if len(data) > LINES_MAX:
+        return None, "%s: larger than %d bytes" % (path, LINES_MAX)
+    if b"\0" in data:
+        return None, "%s: binary content (NUL byte): %s" % (path, quote(data))
     try:
-        with open(os.path.join(sd, name), "rb") as f:
-            text = f.read(65536).decode("utf-8", "replace")
-    except FileNotFoundError:
-        return None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "%s: not UTF-8 text: %s" % (path, quote(data))
     out = []
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             out.append(line)
-    return out
+    return out, None

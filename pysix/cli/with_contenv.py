@@ -7,6 +7,7 @@ example PYSIX_KEEP_ENV=1) PROG runs with the current environment.
 """
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -28,7 +29,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             saved = contenv.load(d)
         except OSError as e:
-            sys.stderr.write("with-contenv: fatal: cannot read %s: %s\n" % (d, e.strerror))
+            hint = ("; it holds secrets and is private to the user pysix-init runs as: run with-contenv "
+                    "as that user, then drop privileges (with-contenv pysix-setuidgid USER PROG)"
+                    if e.errno == errno.EACCES else "")
+            sys.stderr.write("with-contenv: fatal: cannot read %s: %s%s\n" % (d, e.strerror, hint))
             return 111
         for k, v in os.environb.items():
             if k.startswith(b"PYSIX_"):
