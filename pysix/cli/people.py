@@ -172,6 +172,8 @@ def _main(args: List[str]) -> int:
         from .run import main as run_main
         return run_main(args)
     if cmd == "version":
+        if parse(args, cmd, "", [])[1]:
+            raise usage_error("version takes no arguments", cmd)
         from .helptext import version
         sys.stdout.write(version(PROG))
         return 0
@@ -180,6 +182,7 @@ def _main(args: List[str]) -> int:
         return completion.main(ctx, args)
     if cmd == "help":
         from .helptext import text
+        args = parse(args, cmd, "", [])[1]
         topic = "pysix " + args[0] if args and args[0] in COMMANDS else "pysix"
         if args and args[0] not in COMMANDS:
             raise Fatal("no help on %r; commands: %s" % (args[0], ", ".join(COMMANDS)))
