@@ -79,7 +79,7 @@ def rows(out):
     header = lines[0]
     starts = [m.start() for m in re.finditer(r"(?<!\S)\S", header)]
     # columns by the header's positions: REASON is the rest of the line
-    cols = ["NAME", "STATE", "PID", "FOR", "RESTARTS", "LAST", "REASON"]
+    cols = ["NAME", "STATE", "PID", "FOR", "DEATHS", "LAST", "REASON"]
     starts = [header.index(c) for c in cols]
     out = {}
     for line in lines[1:]:
@@ -97,10 +97,10 @@ def test_status_table(tree):
     assert t["web"]["STATE"] == "ready" and t["web"]["PID"] == str(up_pid(os.path.join(tree, "web")))
     assert t["web/log"]["STATE"] == "up" and t["plain"]["STATE"] == "up"
     assert t["failer"]["STATE"] == "failed" and t["failer"]["LAST"] == "exit 7"
-    assert "restart limit" in t["failer"]["REASON"] and int(t["failer"]["RESTARTS"]) >= 2
+    assert "restart limit" in t["failer"]["REASON"] and int(t["failer"]["DEATHS"]) >= 2
     assert t["waiter"]["STATE"] == "waiting" and t["waiter"]["REASON"] == "waiting for off"
     assert t["off"]["STATE"] == "down" and t["off"]["PID"] == "-"
-    assert t["crash"]["LAST"] == "exit 3" and int(t["crash"]["RESTARTS"]) >= 1
+    assert t["crash"]["LAST"] == "exit 3" and int(t["crash"]["DEATHS"]) >= 1
     assert re.fullmatch(r"\d+s|\d+m\d\ds", t["plain"]["FOR"])
     # columns are aligned: every row's STATE starts where the header's does
     lines = r.stdout.splitlines()

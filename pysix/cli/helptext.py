@@ -63,8 +63,8 @@ One aligned line per service, loggers included as NAME/log (default: all):
              succeeded), unsupervised (no supervisor on the directory)
   PID        the service's pid while it runs
   FOR        how long it has been in its up or down state
-  RESTARTS   unrequested deaths in the restart-limit window (all of them
-             since the supervisor started, without a restart-limit)
+  DEATHS     how often it died lately: within restart-limit's SECONDS, else
+             the last 60 s (from the death tally: stops asked for count too)
   LAST EXIT  how it last died: `exit N` or the signal
   REASON     why it failed or waits, `restarting`, `stopped by request`
 The state is coloured on a terminal, unless NO_COLOR is set.

@@ -21,7 +21,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from .people import Context
 
 _GREEN, _YELLOW, _RED, _DIM, _RESET = "\033[32m", "\033[33m", "\033[31m", "\033[2m", "\033[0m"
-HEADER = ("NAME", "STATE", "PID", "FOR", "RESTARTS", "LAST EXIT", "REASON")
+HEADER = ("NAME", "STATE", "PID", "FOR", "DEATHS", "LAST EXIT", "REASON")
 
 
 def main(ctx: Context, cmd: str, args: List[str]) -> int:
