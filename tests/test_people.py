@@ -77,7 +77,6 @@ def tree():
 def rows(out):
     lines = out.splitlines()
     header = lines[0]
-    starts = [m.start() for m in re.finditer(r"(?<!\S)\S", header)]
     # columns by the header's positions: REASON is the rest of the line
     cols = ["NAME", "STATE", "PID", "FOR", "DEATHS", "LAST", "REASON"]
     starts = [header.index(c) for c in cols]
@@ -344,3 +343,32 @@ def test_every_pysix_subcommand_has_help():
 def test_usage_errors_stay_one_line_with_s6_codes(argv, code):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=20, env=CLEAN_ENV)
     assert r.returncode == code and r.stderr.count("\n") == 1 and r.stdout == "", r.stderr
+
+
+def test_follower_keeps_up_across_a_rotation(tmp):
+    from pysix.logview import Follower
+    cur = os.path.join(tmp, "current")
+    with open(cur, "wb") as f:
+        f.write(b"old\n")
+    fol = Follower(tmp)
+    assert fol.poll() == []                     # starts at the end
+    with open(cur, "ab") as f:
+        f.write(b"one\ntw")
+    assert fol.poll() == [b"one\n"]             # a partial line waits for its end
+    with open(cur, "ab") as f:
+        f.write(b"o\nlast of old\n")
+    os.rename(cur, os.path.join(tmp, "@400000006000000000000000.s"))
+    with open(cur, "wb") as f:
+        f.write(b"first of new\n")
+    assert fol.poll() == [b"two\n", b"last of old\n", b"first of new\n"]
+
+
+def test_decode_tai64n_to_local_time():
+    from pysix.logview import decode
+    from pysix.status import tain_pack
+    ns = 1_700_000_000_123_456_789
+    line = b"@" + tain_pack(ns).hex().encode() + b" hello\n"
+    want = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(1_700_000_000)) + ".123456 hello\n"
+    assert decode(line) == want
+    assert decode(b"2026-01-01T00:00:00.000000Z as written\n") == "2026-01-01T00:00:00.000000Z as written\n"
+    assert decode(b"@nothex not a stamp\n") == "@nothex not a stamp\n"

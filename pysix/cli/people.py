@@ -131,6 +131,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         return e.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `pysix logs -f web | head`: the reader left, which is no error. Point stdout at
+        # /dev/null so the final flush does not raise again.
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+        return 0
 
 
 def _main(args: List[str]) -> int:

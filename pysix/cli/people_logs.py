@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .people import Fatal, parse, usage_error
+from .people import parse, usage_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -70,8 +70,6 @@ def main(ctx: Context, args: List[str]) -> int:
             out.flush()
     except KeyboardInterrupt:
         return rc
-    except BrokenPipeError:
-        raise Fatal("output closed", 0) from None
     return rc
 
 
