@@ -56,6 +56,16 @@ def services(scandir: str) -> List[str]:
     return out
 
 
+# scan.STOPPING: pysix's scanner creates it when the tree's stop begins (not imported:
+# scan.py is the scanner's, heavy for a client).
+STOPPING_MARK = ".s6-svscan/pysix-stopping"
+
+
+def tree_stopping(scandir: str) -> bool:
+    """The whole tree is being stopped (stage 3): nothing will start again."""
+    return os.path.lexists(os.path.join(scandir, STOPPING_MARK))
+
+
 def _read(path: str, limit: int = 65536) -> Optional[bytes]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)

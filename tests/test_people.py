@@ -372,3 +372,18 @@ def test_decode_tai64n_to_local_time():
     assert decode(line) == want
     assert decode(b"2026-01-01T00:00:00.000000Z as written\n") == "2026-01-01T00:00:00.000000Z as written\n"
     assert decode(b"@nothex not a stamp\n") == "@nothex not a stamp\n"
+
+
+def test_health_fails_as_soon_as_the_tree_stops(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    make_sd(os.path.join(scan, "slowstop"), "trap 'sleep 3; exit 0' TERM; while :; do sleep 0.1; done")
+    p = procs.start(["pysix-svscan", scan], stderr=subprocess.DEVNULL)
+    sd = os.path.join(scan, "slowstop")
+    wait_for(lambda: up_pid(sd), timeout=10, what="slowstop up")
+    assert pysix(["health"], scan).returncode == 0
+    p.send_signal(signal.SIGTERM)
+    wait_for(lambda: os.path.exists(os.path.join(scan, ".s6-svscan", "pysix-stopping")), timeout=5, what="the stop")
+    r = pysix(["health"], scan)
+    assert r.returncode == 1 and "the whole tree is stopping" in r.stdout
+    assert "the whole tree is stopping" in pysix(["status"], scan).stdout
+    p.wait(20)

@@ -142,6 +142,7 @@ down on purpose, i.e. without a `down` file or a stop) is healthy: up, and
 ready where it signals readiness (notification-fd or check), or a oneshot
 that succeeded. Otherwise exit 1 with one line naming each service that is
 not and its state. Failed and waiting services are never "down on purpose".
+Once the whole tree is stopping (stage 3) it is unhealthy at once.
 Cheap enough to run every second: it only reads files.
 
 Options:

@@ -128,5 +128,7 @@ def report(scandir: str, names: List[str], cmd: str, timeout: int) -> None:
         if ss.healthy(s, False) if cmd in ("start", "restart") else not ss.pid(s):
             continue    # this one got there
         bits.append("%s is %s" % (n, ss.describe(s)))
+    if ss.tree_stopping(scandir):
+        bits.append("the whole tree is stopping")
     sys.stderr.write("pysix: %s did not take effect%s: %s; see `pysix status` and `pysix logs`\n" % (
         cmd, " within %g s" % (timeout / 1000) if timeout else "", ", ".join(bits)))

@@ -41,6 +41,8 @@ def main(ctx: Context, cmd: str, args: List[str]) -> int:
         sys.stdout.write("no services in %s\n" % scandir)
         return 0
     sys.stdout.write(table(svcs, now, use_colour(sys.stdout)))
+    if ss.tree_stopping(scandir):
+        sys.stdout.write("the whole tree is stopping: nothing starts again\n")
     return 0
 
 
@@ -107,6 +109,9 @@ def health(ctx: Context, args: List[str]) -> int:
         if e.code == EXIT_USAGE and names:
             raise
         sys.stdout.write("unhealthy: %s\n" % e.msg)
+        return 1
+    if ss.tree_stopping(scandir):     # readiness must drop as soon as the stop begins
+        sys.stdout.write("unhealthy: the whole tree is stopping\n")
         return 1
     svcs = [ss.look(scandir, n) for n in (chosen or ctx.all_names())]
     if chosen is None:      # by default, what is down on purpose is not a problem
