@@ -339,7 +339,9 @@ def test_every_pysix_subcommand_has_help():
 
 
 @pytest.mark.parametrize("argv,code", [(["pysix-svc"], 100), (["pysix-svstat"], 100), (["pysix-svwait", "-t", "x"], 100),
-                                       (["pysix-svok"], 100), (["pysix-halt", "x"], 100), (["pysix", "nope"], 100)])
+                                       (["pysix-svok"], 100), (["pysix-halt", "x"], 100), (["pysix", "nope"], 100),
+                                       (["pysix-svscan", "-Z"], 100), (["pysix-svscanctl", "-Z"], 100),
+                                       (["pysix-log", "-Z"], 100), (["pysix-supervise"], 100)])
 def test_usage_errors_stay_one_line_with_s6_codes(argv, code):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=20, env=CLEAN_ENV)
     assert r.returncode == code and r.stderr.count("\n") == 1 and r.stdout == "", r.stderr
