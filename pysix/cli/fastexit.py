@@ -16,8 +16,13 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 
 
 def run(main: Callable[[], int]) -> None:
-    """sys.exit(main()), minus the teardown."""
-    rc = main()
+    """sys.exit(main()), minus the teardown; `PROG --help`/`--version` answered first."""
+    argv = sys.argv
+    if len(argv) > 1 and argv[1] in ("--help", "--version"):
+        from .helptext import answer    # only then: the texts cost a client nothing
+        rc = answer(argv[0], argv[1])
+    else:
+        rc = main()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

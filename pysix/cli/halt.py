@@ -2,7 +2,9 @@
 
 Writes CODE to $PYSIX_RUNDIR/exitcode, then asks the scanner of
 $PYSIX_SCANDIR to stop (what s6-overlay's `halt` and
-`s6-svscanctl -t /var/run/s6/services` do). For finish scripts.
+`s6-svscanctl -t /var/run/s6/services` do). For finish scripts. Outside
+the tree (no PYSIX_RUNDIR), it is found as `pysix` finds it: PYSIX_ROOT's
+run/pysix, /run/pysix, the non-root fallback.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from ..control import NoSuchDir, NotListening, write_control
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import List, Optional
+    from typing import List, Optional, Tuple
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -21,8 +23,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if len(args) > 1 or (args and not args[0].isdigit()):
         sys.stderr.write("pysix-halt: usage: pysix-halt [ CODE ] (CODE: 0-255)\n")
         return 100
-    rundir = os.environ.get("PYSIX_RUNDIR", "/run/pysix")
-    scandir = os.environ.get("PYSIX_SCANDIR", os.path.join(rundir, "services"))
+    rundir, scandir = _paths()
     if args:
         code = int(args[0])
         if code > 255:
@@ -45,3 +46,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stderr.write("pysix-halt: fatal: cannot signal %s: %s\n" % (scandir, e.strerror))
         return 111
     return 0
+
+
+def _paths() -> Tuple[str, str]:
+    """(run dir, scan dir): the tree's own variables, else the live tree found."""
+    env = os.environ
+    rundir = env.get("PYSIX_RUNDIR")
+    if rundir:
+        return rundir, env.get("PYSIX_SCANDIR") or os.path.join(rundir, "services")
+    from ..findscan import find_scandir
+    scandir = find_scandir(None, env)[0] or "/run/pysix/services"
+    return os.path.dirname(os.path.abspath(scandir)), scandir

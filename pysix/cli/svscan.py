@@ -29,7 +29,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         opts, rest = getopt(args, "pt:d:c:X:", ["prefix"])
     except UsageError as e:
-        sys.stderr.write("pysix-svscan: fatal: %s\n" % e.msg + USAGE)
+        sys.stderr.write("pysix-svscan: fatal: %s; %s" % (e.msg, USAGE[len("pysix-svscan: "):]))   # one line
         return 100
     prefix = os.environ.get("PYSIX_PREFIX", "") not in ("", "0")
     rescan_ms = 0
@@ -39,7 +39,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             prefix = True
         elif o in ("-t", "-d", "-c", "-X"):
             if not v.isdigit():
-                sys.stderr.write("pysix-svscan: fatal: option %s wants a number, got %r\n" % (o, v) + USAGE)
+                sys.stderr.write("pysix-svscan: fatal: option %s wants a number, got %r; %s" % (
+                    o, v, USAGE[len("pysix-svscan: "):]))
                 return 100
             if o == "-t":
                 rescan_ms = int(v)

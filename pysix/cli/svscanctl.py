@@ -19,7 +19,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         opts, rest = getopt(args, SVSCAN_LETTERS)
     except UsageError as e:
-        sys.stderr.write("pysix-svscanctl: fatal: %s\n" % e.msg + USAGE)
+        sys.stderr.write("pysix-svscanctl: fatal: %s; %s" % (e.msg, USAGE[len("pysix-svscanctl: "):]))   # one line
         return 100
     if len(rest) != 1:
         sys.stderr.write(USAGE)
