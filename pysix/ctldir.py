@@ -38,13 +38,19 @@ def take_lock(path: str, mode: int = 0o644) -> int:
 def open_control(path: str) -> Tuple[int, int]:
     """(read end, write end) of the FIFO at `path`, made 0600 if missing.
 
-    ValueError if something that is not a FIFO is in the way (a symlink
-    included: it is never followed to a FIFO someone else planted).
+    ValueError if something that is not a FIFO is in the way; a symlink is
+    replaced, never followed to a FIFO someone else planted.
     """
     try:
         os.mkfifo(path, 0o600)
     except FileExistsError:
-        if not stat.S_ISFIFO(os.lstat(path).st_mode):
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            # Our own 0700 dir: a symlink here is debris (a copied tree, a
+            # dangling link), replaced by the FIFO, never followed.
+            os.unlink(path)
+            os.mkfifo(path, 0o600)
+        elif not stat.S_ISFIFO(mode):
             raise ValueError("%s exists and is not a FIFO" % path) from None
     r = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:

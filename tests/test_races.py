@@ -287,3 +287,4 @@ def test_grace_end_kills_the_supervised_run_not_a_pid_from_status(tmp, procs):
     assert victim.poll() is None, "PID 1 SIGKILLed a pid it read back from supervise/status"
     assert not pid_alive(run)
     assert lines(fin) == ["256 9"], "the supervisor's own SIGKILL ended its run"
+

@@ -29,10 +29,11 @@ import time
 
 from .. import fifodir
 from ..atomic import write_atomic
+from .spawn import SpawnError, spawn
 from ..control import NoSuchDir, NotListening, write_control
-from ..policy import (STATE_FILE, DeathWindow, PolicyState, format_state, next_check_delay,
-                      parse_restart_limit, parse_type)
-from ..servicedir import is_executable, read_lines, read_small, read_uint
+from ..policy import (STATE_FILE, DeathWindow, PolicyState, check_restart_limit, check_type,
+                      format_state, next_check_delay)
+from ..servicedir import is_executable, read_file, read_lines_checked, read_uint
 from ..servicepolicy import service_ready_for_dependents
 from ..status import describe_wait, shell_code
 
@@ -60,6 +61,13 @@ class Policy:
         self.dep_subs: List[Tuple[int, str]] = []
         self.published: Optional[PolicyState] = None
         self.pending_failure = False
+        self.said: dict = {}    # what was last warned about each file: say it once
+
+    def warn_once(self, key: str, msg: Optional[str]) -> None:
+        """Warn about `key` (a file) when what is wrong with it changes."""
+        if msg and self.said.get(key) != msg:
+            self.sup.warn(msg)
+        self.said[key] = msg
 
     # the state line -----------------------------------------------------------
     def state(self) -> PolicyState:
@@ -74,6 +82,8 @@ class Policy:
             return PolicyState(st, self.failed_reason if st == "starting" else "", deaths)
         if sup.fpid:
             return PolicyState("finishing", "", deaths)
+        if sup.spawn_error and sup.want_up:
+            return PolicyState("down", "spawn failed: " + sup.spawn_error, deaths)
         if self.failed_reason and not sup.want_up:
             return PolicyState("failed", self.failed_reason, deaths)
         if self.waiting_for:
@@ -95,7 +105,10 @@ class Policy:
     # 1. before a start: dependencies ---------------------------------------------
     def may_start(self) -> bool:
         """True if every dependency is satisfied; else arrange to retry and say why."""
-        deps = read_lines(".", "dependencies")
+        deps, why = read_lines_checked(".", "dependencies")
+        if why:
+            self._fail(why)     # stays down, saying why; the supervisor carries on
+            return False
         if not deps:
             return True
         self.stop_waiting()
@@ -164,8 +177,7 @@ class Policy:
             self.check_timer = loop.call_later(next_check_delay(None), self._run_check)
         if self.expect_ready:
             ms, why = read_uint(".", "timeout-ready", 0)
-            if why:
-                self.sup.warn(why)
+            self.warn_once("timeout-ready", why)
             if ms:
                 self.ready_timer = loop.call_later(ms / 1000.0, lambda: self._not_ready(ms))
 
@@ -180,9 +192,9 @@ class Policy:
         if not sup.pid or sup.ready or self.cpid:
             return
         try:
-            self.cpid = os.posix_spawn("./check", ["check", sup.name], os.environ, setsigmask=())
-        except OSError as e:
-            sup.warn("unable to spawn ./check: %s" % e.strerror)
+            self.cpid = spawn("./check", [sup.name], setsigmask=())
+        except SpawnError as e:
+            self.warn_once("check", "unable to spawn %s" % e.strerror)
             self._schedule_check()
             return
         pid = self.cpid
@@ -272,7 +284,8 @@ class Policy:
         return b"OD" if permanent or (failed and not self.is_oneshot()) else b"D"
 
     def _on_failure(self) -> None:
-        target = read_lines(".", "on-failure")
+        target, why = read_lines_checked(".", "on-failure")
+        self.warn_once("on-failure", why)
         if not target:
             return
         try:
@@ -286,22 +299,15 @@ class Policy:
         self.window.clear()
 
     def is_oneshot(self) -> bool:
-        try:
-            data = read_small(".", "type", 32)
-        except OSError:
-            return False
-        return data is not None and parse_type(data) == "oneshot"
+        data, why = read_file(".", "type", 32)
+        kind, bad = check_type(data)
+        self.warn_once("type", why or bad)
+        return kind == "oneshot"
 
     def _restart_limit(self) -> Optional[Tuple[int, float]]:
-        try:
-            data = read_small(".", "restart-limit", 64)
-        except OSError:
-            return None
-        if data is None:
-            return None
-        lim = parse_restart_limit(data)
-        if lim is None:
-            self.sup.warn("restart-limit: invalid value %r (want N SECONDS)" % data[:30])
+        data, why = read_file(".", "restart-limit", 64)
+        lim, bad = check_restart_limit(data)
+        self.warn_once("restart-limit", why or bad)
         return lim
 
     def _fail(self, reason: str) -> None:
@@ -317,10 +323,7 @@ class Policy:
         A number in the `primary` file replaces the service's own code (so a
         service whose failure is not an error can stop the tree with 0).
         """
-        try:
-            fixed = read_small(".", "primary", 16)
-        except OSError:
-            fixed = None
+        fixed, _ = read_file(".", "primary", 16)
         if fixed and fixed.strip().isdigit():
             code = int(fixed.strip()) & 0xFF
         self.sup.warn("%s (exit code %d): stopping everything" % (why, code))

@@ -41,6 +41,7 @@ from ..status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, TALL
                       unpack_tally)
 from . import identity
 from .policy import Policy
+from .spawn import SpawnError, spawn
 from .machine import (DOWN, EV_ADOPT_FINISH, EV_ADOPT_RUN, EV_DEADLINE, EV_DOWN, EV_EXIT,
                       EV_FINISH_DONE, EV_ONCE, EV_QUIT, EV_RUN_DIED, EV_SIGNAL, EV_SPAWN_LATER,
                       EV_SPAWNED, EV_TERM, EV_TREE_STOP, EV_UP, EV_VETO, EV_WANT_DOWN,
@@ -94,6 +95,7 @@ class Supervisor:
         self.ctl_r = self.ctl_w = self.lock_fd = -1
         self.deadline: Optional[Timer] = None
         self.deferred_since = 0.0
+        self.spawn_error = ""   # why run could not be started, for pysix-state
         self.on_exit: Callable[[], None] = self._exit
         self.policy = Policy(self)
         self.gone = False       # our directory was removed: nothing to write any more
@@ -424,20 +426,23 @@ class Supervisor:
             actions.append((os.POSIX_SPAWN_DUP2, src, notif))
         self._record("spawning", os.getpid(), identity.ticks_now())
         try:
-            pid = os.posix_spawn("./run", ["run", self.name], os.environ,
-                                 file_actions=actions, setsid=True, setsigdef=_SIGDEF,
-                                 setsigmask=())
-        except OSError as e:
+            pid = spawn("./run", [self.name], file_actions=actions, setsid=True,
+                        setsigdef=_SIGDEF, setsigmask=())
+        except SpawnError as e:
             for fd in {rfd, wfd, actions[0][1] if actions else -1}:
                 if fd >= 0:
                     os.close(fd)
             self._forget_record()
             delay = self.exec_retry
             self.exec_retry = min(EXEC_RETRY_MAX, self.exec_retry * 2)
-            why = "not executable" if e.errno == errno.EACCES else e.strerror
-            self.warn("unable to spawn ./run: %s - waiting %g seconds" % (why, delay))
+            if e.strerror != self.spawn_error:
+                self.warn("unable to spawn %s - retrying every %g to %g seconds" % (
+                    e.strerror, delay, EXEC_RETRY_MAX))
+            self.spawn_error = e.strerror
+            self.policy.publish()
             self.feed(EV_SPAWN_LATER, delay)
             return
+        self.spawn_error = ""
         st = identity.proc_stat(pid)
         self._record("run", pid, st[3] if st else 0)
         for fd in {wfd, actions[0][1] if actions else -1}:
@@ -576,11 +581,10 @@ class Supervisor:
         tf = None
         if os.path.lexists("finish"):
             try:
-                self.fpid = os.posix_spawn("./finish", ["finish", str(code), str(sig), self.name],
-                                           os.environ, setsid=True, setsigdef=_SIGDEF,
-                                           setsigmask=())
-            except OSError as e:
-                self.warn("unable to spawn ./finish: %s" % e.strerror)
+                self.fpid = spawn("./finish", [str(code), str(sig), self.name], setsid=True,
+                                  setsigdef=_SIGDEF, setsigmask=())
+            except SpawnError as e:
+                self.warn("unable to spawn %s" % e.strerror)
         if self.fpid:
             fst = identity.proc_stat(self.fpid)
             self._record("finish", self.fpid, fst[3] if fst else 0)

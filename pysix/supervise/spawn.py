@@ -1,0 +1,40 @@
+"""Starting a service's scripts (`run`, `finish`, `check`) with posix_spawn.
+
+A script that cannot be exec'd itself (EACCES: shipped 0644, or on a noexec
+mount such as `docker run --read-only --tmpfs /run`; ENOEXEC: no `#!` the
+kernel accepts) is run through the interpreter its `#!` line names, the way
+the kernel would have, as s6-overlay v2's fix-attrs made such scripts run.
+"""
+from __future__ import annotations
+
+import errno
+import os
+
+from ..shebang import interpreter_argv
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List
+
+
+class SpawnError(OSError):
+    """str(): one line, `./run: not executable (no #! line)`."""
+
+
+def spawn(path: str, args: List[str], **kw) -> int:
+    """posix_spawn `path` with argv [basename] + args; SpawnError saying why not."""
+    argv = [os.path.basename(path)] + args
+    try:
+        return os.posix_spawn(path, argv, os.environ, **kw)
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.ENOEXEC):
+            raise SpawnError(e.errno, "%s: %s" % (path, e.strerror)) from None
+        first = e
+    via, why = interpreter_argv(path, args)
+    if via is None:
+        what = "not executable" if first.errno == errno.EACCES else first.strerror
+        raise SpawnError(first.errno, "%s: %s (%s)" % (path, what, why)) from None
+    try:
+        return os.posix_spawn(via[0], via, os.environ, **kw)
+    except OSError as e:
+        raise SpawnError(e.errno, "%s: its interpreter %s: %s" % (path, via[0], e.strerror)) from None
