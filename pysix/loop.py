@@ -43,6 +43,7 @@ class Loop:
         self._ep = select.epoll()
         os.set_inheritable(self._ep.fileno(), False)
         self._readers: Dict[int, Callable[[], None]] = {}
+        self._writers: Dict[int, Callable[[], None]] = {}
         self._timers: List[Timer] = []
         self._sig_handlers: Dict[int, Callable[[int], None]] = {}
         self._sig_r = -1
@@ -51,18 +52,35 @@ class Loop:
 
     # fds ---------------------------------------------------------------
     def add_reader(self, fd: int, callback: Callable[[], None]) -> None:
-        if fd in self._readers:
-            self._ep.modify(fd, select.EPOLLIN)
-        else:
-            self._ep.register(fd, select.EPOLLIN)
+        had = fd in self._readers or fd in self._writers
         self._readers[fd] = callback
+        self._update(fd, had)
 
     def remove_reader(self, fd: int) -> None:
         if self._readers.pop(fd, None) is not None:
-            try:
+            self._update(fd, True)
+
+    def add_writer(self, fd: int, callback: Callable[[], None]) -> None:
+        """`callback` whenever `fd` can be written (remove it once drained)."""
+        had = fd in self._readers or fd in self._writers
+        self._writers[fd] = callback
+        self._update(fd, had)
+
+    def remove_writer(self, fd: int) -> None:
+        if self._writers.pop(fd, None) is not None:
+            self._update(fd, True)
+
+    def _update(self, fd: int, registered: bool) -> None:
+        mask = (select.EPOLLIN if fd in self._readers else 0) | (select.EPOLLOUT if fd in self._writers else 0)
+        try:
+            if not mask:
                 self._ep.unregister(fd)
-            except (OSError, ValueError):
-                pass
+            elif registered:
+                self._ep.modify(fd, mask)
+            else:
+                self._ep.register(fd, mask)
+        except (OSError, ValueError):
+            pass
 
     # timers ------------------------------------------------------------
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
@@ -113,10 +131,15 @@ class Loop:
             events = self._ep.poll(timeout)
         except InterruptedError:
             events = ()
-        for fd, _ in events:
-            cb = self._readers.get(fd)
-            if cb is not None:
-                cb()
+        for fd, ev in events:
+            if ev & ~select.EPOLLOUT or fd not in self._writers:
+                cb = self._readers.get(fd)
+                if cb is not None:
+                    cb()
+            if ev & (select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP):
+                cb = self._writers.get(fd)
+                if cb is not None:
+                    cb()
         if timers:
             now = time.monotonic()
             while timers and (timers[0].cancelled or timers[0].when <= now):
@@ -142,4 +165,5 @@ class Loop:
             self._sig_r = self._sig_w = -1
         self._ep.close()
         self._readers.clear()
+        self._writers.clear()
         self._timers.clear()

@@ -33,6 +33,8 @@ from .control import SVSCAN_LETTERS, write_control
 from .ctldir import open_control
 from .lockprobe import lock_holder
 from .loop import Loop, Timer
+from . import fifodir
+from .outqueue import OutQueue
 from .prefix import Prefixer
 from .reaper import Reaper
 from .stoporder import OrderedStop
@@ -63,7 +65,8 @@ MODE_QUIT = (True, signal.SIGTERM, signal.SIGTERM)            # q
 
 class Service:
     __slots__ = ("name", "key", "active", "logged", "pipe_r", "pipe_w", "pid", "log_pid",
-                 "started", "log_started", "timer", "log_timer", "err_r", "err_w", "out", "err", "foreign")
+                 "started", "log_started", "timer", "log_timer", "err_r", "err_w", "out", "err", "foreign",
+                 "evsub")
 
     def __init__(self, name: str, key: Tuple[int, int]) -> None:
         self.name = name
@@ -78,6 +81,7 @@ class Service:
         self.log_timer: Optional[Timer] = None
         self.out: Optional[Prefixer] = None
         self.err: Optional[Prefixer] = None
+        self.evsub: Optional[Tuple[int, str]] = None   # prefixed: our subscription to event/
         # pidfds of supervisors left by a previous scanner, waited for: {log?: fd}
         self.foreign: Dict[bool, int] = {}
 
@@ -109,6 +113,8 @@ class Scanner:
         self.live = 0           # supervisors and loggers forked and not yet reaped
         self.stop_mode = MODE_TERMINATE
         self.ctl_lock = -1
+        self.outs: Dict[int, OutQueue] = {}    # prefixed output to fds 1 and 2
+        self.throttled = False
         # pid -> (service dir, start ticks): runs and finishes whose supervisor died
         self.orphans: Dict[int, Tuple[str, int]] = {}
         self.reaped_unknown: Dict[int, int] = {}
@@ -271,7 +277,9 @@ class Scanner:
                 svc.out, svc.err = Prefixer(name), Prefixer(name)
                 for fd in (svc.pipe_r, svc.err_r):
                     os.set_blocking(fd, False)
-                    self.loop.add_reader(fd, lambda s=svc: self._drain(s))
+                    if not self.throttled:
+                        self.loop.add_reader(fd, lambda s=svc: self._drain(s))
+                self._watch_deaths(svc, path)
         self.services[key] = svc
         return svc
 
@@ -473,6 +481,10 @@ class Scanner:
         self.services.pop(svc.key, None)
 
     def _close_pipe(self, svc: Service) -> None:
+        if svc.evsub is not None:
+            self.loop.remove_reader(svc.evsub[0])
+            fifodir.unsubscribe(*svc.evsub)
+            svc.evsub = None
         if svc.out is not None:
             for fd in (svc.pipe_r, svc.err_r):
                 self.loop.remove_reader(fd)
@@ -484,23 +496,85 @@ class Scanner:
         svc.pipe_r = svc.pipe_w = svc.err_r = svc.err_w = -1
 
     # prefixed output --------------------------------------------------------
+    def _watch_deaths(self, svc: Service, path: str) -> None:
+        """Hear the service's `d` events: its run's unfinished last line is then
+        written at once, not when the next line (or the stop) comes."""
+        try:
+            rfd, fifo = fifodir.subscribe(path + "/event")
+        except OSError:
+            return      # lines still come; an unfinished one waits for the stop
+        svc.evsub = (rfd, fifo)
+
+        def heard() -> None:
+            try:
+                data = os.read(rfd, 256)
+            except OSError:
+                return
+            if b"d" in data:
+                self._drain(svc, flush=True)
+        self.loop.add_reader(rfd, heard)
+
+    def _queue(self, fd: int) -> OutQueue:
+        q = self.outs.get(fd)
+        if q is None:
+            q = self.outs[fd] = OutQueue(self.loop, fd, self._unthrottle)
+        return q
+
     def _drain(self, svc: Service, flush: bool = False) -> None:
-        """Write the whole lines waiting in the service's pipes, stdout to 1 and
+        """Queue the whole lines waiting in the service's pipes, stdout to 1 and
         stderr to 2; `flush`: its last unfinished lines too (it is gone)."""
         for fd, pfx, out in ((svc.pipe_r, svc.out, 1), (svc.err_r, svc.err, 2)):
             if pfx is None:
                 continue
             pfx.rename(svc.name)
-            while True:
+            q = self._queue(out)
+            while flush or not q.full:
                 try:
                     data = os.read(fd, 65536)
                 except OSError:     # EAGAIN included: nothing more for now
                     break
                 if not data:
                     break
-                _write_all(out, pfx.feed(data))
+                q.write(pfx.feed(data))
             if flush:
-                _write_all(out, pfx.flush())
+                q.write(pfx.flush())
+            elif q.full:
+                self._throttle()
+
+    def _throttle(self) -> None:
+        """The container's output is full: stop reading the services' pipes
+        (they block in write, as on a direct pipe) until it drains."""
+        if self.throttled:
+            return
+        self.throttled = True
+        for svc in self.services.values():
+            if svc.out is not None:
+                for fd in (svc.pipe_r, svc.err_r):
+                    self.loop.remove_reader(fd)
+
+    def _unthrottle(self) -> None:
+        if not self.throttled or any(q.full for q in self.outs.values()):
+            return
+        self.throttled = False
+        for svc in list(self.services.values()):
+            if svc.out is not None:
+                for fd in (svc.pipe_r, svc.err_r):
+                    self.loop.add_reader(fd, lambda s=svc: self._drain(s))
+                self._drain(svc)
+
+    def flush_output(self, seconds: float = 2.0) -> None:
+        """At the very end: what is still queued goes out, waiting at most `seconds`."""
+        import select
+        deadline = time.monotonic() + seconds
+        for q in self.outs.values():
+            while q.buf and time.monotonic() < deadline:
+                select.select([], [q.fd], [], max(0.0, deadline - time.monotonic()))
+                try:
+                    del q.buf[:os.write(q.fd, q.buf)]
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    break
 
     # killing ------------------------------------------------------------------
     def kill(self, mode: Tuple[bool, int, int]) -> None:
@@ -561,6 +635,7 @@ class Scanner:
         if self.terminating and not self.live:
             for svc in self.services.values():
                 self._close_pipe(svc)
+            self.flush_output()
             cb, self.on_terminated = self.on_terminated, (lambda: None)
             cb()
 
@@ -665,19 +740,6 @@ def _say(msg: str) -> None:
         os.write(2, msg.encode("utf-8", "replace"))
     except OSError:
         pass
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    while data:
-        try:
-            n = os.write(fd, data)
-        except BlockingIOError:
-            import select
-            select.select([], [fd], [], 1.0)
-            continue
-        except OSError:
-            return
-        data = data[n:]
 
 
 def _flush_stdio() -> None:

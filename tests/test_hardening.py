@@ -314,6 +314,50 @@ def test_prefix_flushes_the_last_line_and_keeps_stderr_apart(tmp, procs):
     assert b"err" not in out
 
 
+def test_prefix_flushes_the_last_line_of_each_run_as_it_dies(tmp, procs):
+    import fcntl
+    scan = os.path.join(tmp, "scan")
+    sd = make_sd(os.path.join(scan, "svc"), "printf 'partial-%s' $$; exit 3")
+    p = procs.start(["pysix-svscan", "-p", scan], stdout=subprocess.PIPE)
+    fl = fcntl.fcntl(p.stdout.fileno(), fcntl.F_GETFL)
+    fcntl.fcntl(p.stdout.fileno(), fcntl.F_SETFL, fl | os.O_NONBLOCK)
+    got = b""
+
+    def seen():
+        nonlocal got
+        try:
+            got += os.read(p.stdout.fileno(), 65536) or b""
+        except BlockingIOError:
+            pass
+        return got.count(b"svc | partial-") >= 2
+    wait_for(seen, timeout=10, what="each run's unfinished line while the scanner runs")
+    assert p.poll() is None
+    assert all(line.startswith(b"svc | partial-") for line in got.splitlines()), got
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=20)
+
+
+def test_a_stalled_stdout_never_blocks_the_scanner(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    make_sd(os.path.join(scan, "noisy"), "exec yes 'a line of output that fills pipes'")
+    quiet = make_sd(os.path.join(scan, "quiet"), "exec sleep 1000")
+    r, w = os.pipe()      # nobody reads r until the end: the container's stdout is stuck
+    try:
+        p = procs.start(["pysix-svscan", "-p", scan], stdout=w)
+        wait_for(lambda: (lambda s: s and s.up)(read_status(quiet)), timeout=10)
+        time.sleep(0.5)
+        # The scanner still answers: a rescan request and a new service are handled.
+        make_sd(os.path.join(scan, "late"), "exec sleep 1000")
+        late = os.path.join(scan, "late")
+        wait_for(lambda: (lambda s: s and s.up)(read_status(late)), timeout=10,
+                 what="a service added while stdout is stuck")
+        p.send_signal(signal.SIGTERM)
+        p.wait(20)
+    finally:
+        os.close(w)
+        os.close(r)
+
+
 # 9/10. odd files in a service dir ------------------------------------------------------------------
 
 def odd(sd: str, name: str, kind: str) -> None:
