@@ -140,7 +140,10 @@ def test_torn_tree_keeps_running_and_says_what_is_wrong(tmp, procs):
     scan = os.path.join(tmp, "scan")
     good = make_sd(os.path.join(scan, "good"), "exec sleep 1000")
     os.makedirs(os.path.join(scan, "norun"))
-    noexec = make_sd(os.path.join(scan, "noexec"), "exec sleep 1000")
+    # 0644 and no #! line: neither exec'd nor run through an interpreter.
+    noexec = make_sd(os.path.join(scan, "noexec"), None)
+    with open(os.path.join(noexec, "run"), "w") as f:
+        f.write("exec sleep 1000\n")
     os.chmod(os.path.join(noexec, "run"), 0o644)
     os.symlink("/nonexistent", os.path.join(scan, "dangling"))
     victim = make_sd(os.path.join(scan, "victim"), "exec sleep 1000")
@@ -151,7 +154,8 @@ def test_torn_tree_keeps_running_and_says_what_is_wrong(tmp, procs):
     open(victim, "w").close()   # the dir replaced by a file
     wait_for(lambda: not pid_alive(vpid), timeout=5, what="victim stopped")
     assert p.poll() is None and up_pid(good)
-    os.chmod(os.path.join(noexec, "run"), 0o755)
+    with open(os.path.join(noexec, "run"), "w") as f:
+        f.write("#!/bin/sh\nexec sleep 1000\n")
     subprocess.run(["pysix-svc", "-u", noexec])
     wait_for(lambda: up_pid(noexec), timeout=5, what="fixed run started on -u")
     stop(p)
