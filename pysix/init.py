@@ -125,6 +125,7 @@ class Init:
         self.scanner = Scanner(self.loop, self.reaper, self.scandir, prefix=bool(self.cfg["PREFIX"]),
                                prog=PROG)
         self.scanner.on_letter = self._on_scan_letter
+        self.scanner.verbosity = VERBOSITY
         self.scanner.lock_fd = self.lock_fd
         self.scanner.spawn_hook = lambda name: trace("service", name=name, event="supervisor")
         self.scanner.open_control()

@@ -114,6 +114,9 @@ class Scanner:
         self.stop_mode = MODE_TERMINATE
         self.ctl_lock = -1
         self.outs: Dict[int, OutQueue] = {}    # prefixed output to fds 1 and 2
+        # What supervisors tell the container's log (pysix-init: its VERBOSITY;
+        # a bare scanner says nothing, as s6-svscan).
+        self.verbosity = 0
         self.throttled = False
         # pid -> (service dir, start ticks): runs and finishes whose supervisor died
         self.orphans: Dict[int, Tuple[str, int]] = {}
@@ -414,7 +417,7 @@ class Scanner:
             except OSError:
                 pass
             gc.freeze()
-            code = self.run_supervisor(path, name)
+            code = self.run_supervisor(path, name, verbosity=self.verbosity)
         except BaseException as e:  # never return into the scanner's code
             try:
                 _say("%s: fatal: supervisor for %s: %r\n" % (self.prog, name, e))

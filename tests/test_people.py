@@ -68,7 +68,8 @@ def tree():
     wait_for(lambda: ready(sd("web")) and up_pid(sd("web/log")) and up_pid(sd("plain")), timeout=10, what="web up")
     wait_for(lambda: os.path.exists(sd("crash/supervise/death_tally"))
              and os.path.getsize(sd("crash/supervise/death_tally")) >= 14, timeout=10, what="crash died once")
-    wait_for(lambda: os.path.getsize(sd("web/log/main/current")) > 0, timeout=10, what="web's first log line")
+    cur = sd("web/log/main/current")
+    wait_for(lambda: os.path.exists(cur) and os.path.getsize(cur) > 0, timeout=10, what="web's first log line")
     yield scan
     procs.kill_all()
     shutil.rmtree(base, ignore_errors=True)
@@ -389,3 +390,41 @@ def test_health_fails_as_soon_as_the_tree_stops(tmp, procs):
     assert r.returncode == 1 and "the whole tree is stopping" in r.stdout
     assert "the whole tree is stopping" in pysix(["status"], scan).stdout
     p.wait(20)
+
+
+def test_supervisors_report_what_happens_to_pid1s_stderr(tmp, procs):
+    root = os.path.join(tmp, "root")
+    sv = os.path.join(root, "etc", "services.d")
+    make_sd(os.path.join(sv, "web"), "sleep 0.3; echo >&3; exec sleep 1000", notification_fd="3")
+    make_sd(os.path.join(sv, "crash"), "sleep 0.2; exit 3", restart_limit="1 30")
+    p = procs.start(["pysix-init", "--root", root], stderr=subprocess.PIPE)
+    live = os.path.join(root, "run", "pysix", "services")
+    from pysix.policy import STATE_FILE, parse_state
+
+    def failed():
+        try:
+            with open(os.path.join(live, "crash", STATE_FILE), "rb") as f:
+                st = parse_state(f.read())
+            return st and st.state == "failed"
+        except OSError:
+            return False
+    wait_for(failed, timeout=15, what="crash failed")
+    wait_for(lambda: (lambda s: s and s.ready)(read_status(os.path.join(live, "web"))), timeout=10)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=20)
+    err = err.decode()
+    assert re.search(r"^web: up \(pid \d+\)$", err, re.M), err
+    assert re.search(r"^web: ready after 0\.\d s$", err, re.M), err
+    assert re.search(r"^crash: exited with code 3 after 0\.\d s; restarting in 0\.\d s$", err, re.M), err
+    assert re.search(r"^crash: failed: 2 deaths in 30 s; giving up$", err, re.M), err
+    assert "web: exited" not in err and "web: killed" not in err, "an asked-for stop is no news"
+
+
+def test_a_bare_scanner_reports_nothing(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    a = make_sd(os.path.join(scan, "a"), "exec sleep 1000")
+    p = procs.start(["pysix-svscan", scan], stderr=subprocess.PIPE)
+    wait_for(lambda: (lambda s: s and s.up)(read_status(a)), timeout=10)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=20)
+    assert b"a: up" not in err

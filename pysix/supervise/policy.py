@@ -268,7 +268,10 @@ class Policy:
         if n > limit[0]:
             self.failed_reason = "restart limit: %d deaths within %g s, last %s" % (
                 n, limit[1], describe_wait(sup.wstat))
-            sup.warn(self.failed_reason + ": giving up")
+            if sup.verbosity >= 1:
+                sup.report(1, "failed: %d deaths in %g s; giving up" % (n, limit[1]))
+            else:
+                sup.warn(self.failed_reason + ": giving up")
             sup.want_up = False
             self.pending_failure = True
         return False

@@ -96,6 +96,8 @@ class Supervisor:
         self.deadline: Optional[Timer] = None
         self.deferred_since = 0.0
         self.spawn_error = ""   # why run could not be started, for pysix-state
+        self.verbosity = 0      # reports (report()): 1 deaths and failures, 2 starts and readiness
+        self.spawned_at = 0.0
         self.on_exit: Callable[[], None] = self._exit
         self.policy = Policy(self)
         self.gone = False       # our directory was removed: nothing to write any more
@@ -119,6 +121,14 @@ class Supervisor:
         return self.core.paused
 
     # messages ------------------------------------------------------------
+    def report(self, level: int, msg: str) -> None:
+        """What happens to the service, for the container's log: `web: up (pid 42)`."""
+        if self.verbosity >= level:
+            try:
+                os.write(2, ("%s: %s\n" % (self.name, msg)).encode("utf-8", "replace"))
+            except OSError:
+                pass
+
     def warn(self, msg: str) -> None:
         try:
             os.write(2, ("%s %s: warning: %s\n" % (self.prog, self.name, msg)).encode("utf-8", "replace"))
@@ -456,6 +466,8 @@ class Supervisor:
             self.notif_fd = rfd
             self.loop.add_reader(rfd, self._on_notification)
         self.policy.after_spawn(rfd >= 0)
+        self.spawned_at = time.monotonic()
+        self.report(2, "up (pid %d)" % pid)
         self.feed(EV_SPAWNED, pid)
         trace("service", name=self.name, event="spawn", run_pid=pid)
 
@@ -536,6 +548,8 @@ class Supervisor:
         self.ready = True
         self.readystamp = time.time_ns()
         self.policy.on_ready()
+        if self.spawned_at:
+            self.report(2, "ready after %.1f s" % (time.monotonic() - self.spawned_at))
         self.write_status()
         self.event(b"U")
         trace("service", name=self.name, event="ready", run_pid=self.pid)
@@ -575,6 +589,7 @@ class Supervisor:
         self._record_death()
         trace("service", name=self.name, event="down", code=split_wait(self.wstat)[0], signal=self.wstat & 0x7F)
         self.core.hold = self.policy.at_death()
+        self._report_death(known)
         code, sig = split_wait(self.wstat)
         if not known:
             code, sig = -1, 0
@@ -597,6 +612,29 @@ class Supervisor:
             self.ready = True
             self.readystamp = time.time_ns()
         self.feed(EV_RUN_DIED, tf)
+
+    def _report_death(self, known: bool) -> None:
+        core = self.core
+        if self.verbosity < 1:
+            return
+        if not known:
+            how = "ended (status unknown)"
+        elif self.wstat & 0x7F:
+            from ..signames import signal_name
+            how = "killed by %s" % signal_name(self.wstat & 0x7F)
+        else:
+            how = "exited with code %d" % ((self.wstat >> 8) & 0xFF)
+        if self.spawned_at:
+            how += " after %.1f s" % (time.monotonic() - self.spawned_at)
+        if not core.want_up or core.last or core.tree_stop:
+            if core.want_up or self.policy.failed_reason:   # asked to stop: no news
+                self.report(1, how)
+            return
+        if core.hold:
+            self.report(1, how + "; not restarted")
+            return
+        delay = core.last_spawn + 1.0 - time.monotonic()
+        self.report(1, how + ("; restarting in %.1f s" % delay if delay > 0.05 else "; restarting"))
 
     def on_finish_end(self, st: int) -> None:
         self._dir_gone()
@@ -753,7 +791,8 @@ def _stdio_to_null() -> None:
         pass
 
 
-def run_supervisor(sd: str, name: Optional[str] = None, prog: str = "pysix-supervise") -> int:
+def run_supervisor(sd: str, name: Optional[str] = None, prog: str = "pysix-supervise",
+                   verbosity: int = 0) -> int:
     """Supervise `sd` until told to exit; the whole life of one supervisor process."""
     name = name if name is not None else sd
     try:
@@ -763,6 +802,7 @@ def run_supervisor(sd: str, name: Optional[str] = None, prog: str = "pysix-super
         return 111
     loop = Loop()
     sup = Supervisor(name, loop, prog)
+    sup.verbosity = verbosity
     try:
         sup.setup()
     except Fatal as f:
