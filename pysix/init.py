@@ -122,6 +122,9 @@ class Init:
             except FileNotFoundError:
                 pass
         self._copy_services()
+        if getattr(self, "units", None):   # container-init unit files, beside the services.d copy
+            from .units.boot import install
+            install(self.root, self.scandir, self.units["units"], self.units["dropin"], say)
         self.scanner = Scanner(self.loop, self.reaper, self.scandir, prefix=bool(self.cfg["PREFIX"]),
                                prog=PROG)
         self.scanner.on_letter = self._on_scan_letter
