@@ -13,6 +13,7 @@ from . import deps
 from .policy import parse_restart_limit, parse_type
 from .servicedir import KNOWN_FILES, parse_signal_file, parse_uint, read_lines
 from .record import Record
+from .units.lint import PLAIN_FILES, check_plain, check_units
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -89,6 +90,8 @@ def check_service(sd: str, root: str, out: List[Finding], is_log: bool = False) 
         elif name == "type":
             if parse_type(open(path, "rb").read(64)) is None:
                 out.append(Finding(ERROR, path, "want `oneshot` or `longrun`"))
+        elif name in PLAIN_FILES:
+            out.extend(Finding(lvl, path, msg) for lvl, msg in check_plain(path, name, root))
         elif name == "log" and not is_log:
             if os.path.isdir(path):
                 check_service(path, root, out, is_log=True)
@@ -107,6 +110,7 @@ def check_tree(root: str) -> List[Finding]:
             fn = os.path.join(path, name)
             if os.path.isfile(fn) and not name.startswith("."):
                 check_script(fn, root, out)
+    out.extend(Finding(*f) for f in check_units(root))
     sdir = os.path.join(etc, "services.d")
     if not os.path.isdir(sdir):
         return out

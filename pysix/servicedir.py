@@ -28,6 +28,9 @@ KNOWN_FILES = frozenset({
     # pysix additions
     "dependencies", "primary", "check", "timeout-ready", "type",
     "restart-limit", "on-failure",
+    # the settings unit files have (pysix.units.lint checks them)
+    "restart", "restart-delay", "exit-container-on-failure", "user", "group",
+    "working-directory", "conditions", "unit.json",
 })
 
 DEFAULT_TIMEOUT_FINISH = 5000
