@@ -25,7 +25,7 @@ An image's CI can load its units and assert on them::
 from __future__ import annotations
 
 __all__ = ["load", "UnitSet", "Unit", "describe", "parse", "Parsed", "service_files"]
-_WHERE = {"load": "load", "UnitSet": "load", "Unit": "model", "describe": "model",
+_WHERE = {"load": "loader", "UnitSet": "loader", "Unit": "model", "describe": "model",
           "parse": "parser", "Parsed": "parser", "service_files": "convert"}
 
 

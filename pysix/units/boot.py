@@ -10,7 +10,7 @@ from .conditions import parse_lines, unmet
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Callable, List, Mapping, Optional, Tuple
-    from .load import UnitSet
+    from .loader import UnitSet
 
 UNITS_DIR = "etc/container-init/units"
 DROPIN_DIR = "etc/container-init.d"
@@ -48,7 +48,7 @@ def install(root: str, scandir: str, units_dir: Optional[str], dropin_dir: Optio
         # Imported here: an image without units pays only for the conditions pass.
         from ..execspec import helper_argv
         from .convert import service_files, write_service
-        from .load import load
+        from .loader import load
         existing = _service_names(scandir)
         us = load(units_dir, dropin_dir, env, extra=existing, log=say)
         for w in us.warnings:

@@ -5,7 +5,7 @@ import os
 
 from . import passwd
 from .boot import user_files
-from .load import UnitSet, load
+from .loader import UnitSet, load
 from .model import describe
 
 TYPE_CHECKING = False
