@@ -40,7 +40,8 @@ import skel  # noqa: E402
 import targets  # noqa: E402
 from systems import TREES, System, wait_until  # noqa: E402
 
-METRICS = ("boot", "restart", "stop", "memory", "idle", "control", "pid1", "pid1stop", "depsboot", "logging")
+METRICS = ("boot", "restart", "stop", "memory", "idle", "control", "pid1", "pid1stop", "depsboot", "unitsboot",
+           "logging")
 QUICK_SKIPS = ("restart",)   # slow whatever N is: every peer waits 1 s before respawning a young service
 
 
@@ -401,6 +402,28 @@ class Bench:
                 except OSError:
                     pass
             procs.wait_exit(p, 5)
+
+    def unitsboot(self) -> None:
+        """N sleepers booted by pysix-init as unit files vs as service dirs (bench/unitsboot.py)."""
+        if not self.usable("pysix", ["pysix-init"], "unitsboot"):
+            return
+        import unitsboot
+        n = 5 if self.quick else 20
+        metric = "unitsboot N=%d: until every program started" % n
+        self.refs[metric] = unitsboot.LABELS[0][0]
+        env = skel.clean_env()
+        for _, warm in unitsboot.LABELS:   # one boot of each, not counted: bytecode, caches
+            self.guarded("unitsboot warm-up", "pysix", lambda: unitsboot.run_once(
+                os.path.join(self.work, "unitsboot-warm"), warm, n, env))
+            procs.clean_up(os.path.join(self.work, "unitsboot-warm"))
+        for _ in range(self.repeats):
+            for label, mode in unitsboot.LABELS:
+                work = os.path.join(self.work, "unitsboot-%s" % mode)
+                try:
+                    self.guarded(metric, label, lambda: self.record(
+                        metric, label, unitsboot.run_once(work, mode, n, env), "ms"))
+                finally:
+                    procs.clean_up(work)
 
     def logging(self) -> None:
         try:

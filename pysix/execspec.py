@@ -20,19 +20,21 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 
 EXEC_FILES = ("user", "group", "working-directory")
 SPEC_FILE = "unit.json"
-HELPER = "pysix-unit-exec"
 
 
 def helper_argv() -> List[str]:
-    """The helper as [interpreter, script] (no `env python3` lookup: a pyenv
-    shim costs tens of ms per start), or `-m` when the script is not found."""
-    dirs = [os.path.dirname(os.path.abspath(sys.argv[0]))] if sys.argv and sys.argv[0] else []
-    dirs += (os.environ.get("PATH") or os.defpath).split(os.pathsep)
-    for d in dirs:
-        path = os.path.join(d or ".", HELPER)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return [sys.executable, path]
-    return [sys.executable, "-m", "pysix.cli.unitexec"]
+    """The helper as `python -S -c ...`, with pysix's own dir in place of
+    the "" (the cwd: a service dir) that -c puts first on sys.path.
+
+    -S: no site import. The helper needs only the standard library and
+    pysix, and site (with whatever .pth files an image's site-packages has)
+    is most of an interpreter's start: one start per service at boot."""
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return [sys.executable, "-S", "-c", _BOOT % (top,)]
+
+
+_BOOT = ("import sys; sys.path[0] = %r; from pysix.cli.unitexec import main; "
+         "from pysix.cli.fastexit import run; run(main)")
 
 
 def exec_wrapper(sd: str) -> Optional[List[str]]:

@@ -234,7 +234,7 @@ def test_exec_wrapper(tmp):
     assert execspec.exec_wrapper(sd) is None
     open(os.path.join(sd, "user"), "w").write("app\n")
     w = execspec.exec_wrapper(sd)
-    assert w[-3:] == ["--service-dir", sd, "--"] and w[1].endswith("pysix-unit-exec")
+    assert w[-3:] == ["--service-dir", sd, "--"] and w[1] == "-S" and "pysix.cli.unitexec" in w[3]
     open(os.path.join(sd, "unit.json"), "w").write("{}")
     assert execspec.exec_wrapper(sd) is None   # a unit's run already goes through the helper
 
@@ -255,3 +255,23 @@ def test_environment_file_syntax():
     pairs, bad = parse_envfile('# c\n; c\nA=1\n export B = two words \nC="q \\"x\\""\nD=\'$lit\'\nE=a\\\nb\nnope\n', "f")
     assert pairs == [("A", "1"), ("B", "two words"), ("C", 'q "x"'), ("D", "$lit"), ("E", "ab")]
     assert bad == ["f:9: not NAME=VALUE, ignored"]
+
+
+def test_units_without_exec_context_run_through_sh_alone(tmp):
+    """No user, group, env file, forking: `run` is a plain sh script (no
+    interpreter per service), with the same env, directory and order."""
+    import subprocess
+    out = os.path.join(tmp, "out")
+    d = units(tmp, {"o.service": "[Service]\nType=oneshot\nEnvironment=\"A=it's a b\" B=${X:-dflt}\n"
+                                 "WorkingDirectory=%s\nExecStartPre=-/bin/false\n"
+                                 "ExecStartPre=/bin/sh -c 'echo pre \"$A\" $B $(pwd) >> %s'\n"
+                                 "ExecStart=/bin/sh -c 'echo one >> %s'\nExecStart=/bin/sh -c 'echo two >> %s; exit 3'\n"
+                                 % (tmp, out, out, out),
+                    "u.service": "[Service]\nUser=x\nExecStart=/bin/true\n"})
+    us = load(d, None, env={})
+    run = files_of(us["o.service"])["run"]
+    assert "pysix-unit-exec" not in run and run.startswith("#!/bin/sh\n")
+    assert "pysix-unit-exec" in files_of(us["u.service"])["run"]
+    r = subprocess.run(["sh", "-c", run], cwd="/", timeout=10)
+    assert r.returncode == 3
+    assert open(out).read() == "pre it's a b dflt %s\none\ntwo\n" % tmp

@@ -32,7 +32,7 @@ from .quoting import quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import Collection, Dict, List, Tuple
+    from typing import Collection, Dict, List, Optional, Tuple
 
 NOTIFY_FD = 3
 
@@ -61,8 +61,9 @@ def service_files(u: Unit, helper: List[str], known: Collection[str] = (),
     def put(name: str, text: str, mode: int = 0o644) -> None:
         files[name] = (text.encode("utf-8", "surrogateescape"), mode)
 
-    put("run", "#!/bin/sh\n# %s\nexec %s --spec %s\n" % (
-        u.path.replace("\n", " "), " ".join(quote(a) for a in helper), SPEC_FILE), 0o755)
+    head = "#!/bin/sh\n# %s\n" % u.path.replace("\n", " ")
+    put("run", head + (direct_script(u) or "exec %s --spec %s\n" % (" ".join(quote(a) for a in helper), SPEC_FILE)),
+        0o755)
     put(SPEC_FILE, json.dumps(spec(u, passwd, group_file), indent=1, sort_keys=True) + "\n")
     deps = []
     for r in u.requires + u.after:
@@ -96,6 +97,32 @@ def service_files(u: Unit, helper: List[str], known: Collection[str] = (),
     if u.conditions:
         put("conditions", "".join(c.text() + "\n" for c in u.conditions))
     return files
+
+
+def direct_script(u: Unit) -> Optional[str]:
+    """The body of a `run` that needs no helper, or None.
+
+    A unit that only sets Environment=, an absolute WorkingDirectory= and
+    runs commands (no user, group, env file, forking, `@`, trailing `-`)
+    is run by sh alone: starting the helper is a Python interpreter per
+    service (about 2x the boot time of a 20-unit tree on a small machine)."""
+    if u.user or u.group or u.environment_files or u.type == "forking" or not u.exec_start:
+        return None
+    wd = u.working_directory
+    if wd and not wd.lstrip("-").startswith("/"):
+        return None
+    cmds = u.exec_start_pre + u.exec_start
+    if any(c.arg0 for c in cmds) or u.exec_start[-1].ignore_failure:
+        return None
+    lines = ["export %s=%s\n" % (k, quote(v)) for k, v in u.environment]
+    if wd:
+        lines.append("cd %s 2>/dev/null || :\n" % quote(wd[1:]) if wd.startswith("-")
+                     else "cd %s || exit 111\n" % quote(wd))
+    for c in cmds[:-1]:
+        words = " ".join(quote(a) for a in c.argv)
+        lines.append("%s || :\n" % words if c.ignore_failure else "%s || exit $?\n" % words)
+    lines.append("exec %s\n" % " ".join(quote(a) for a in cmds[-1].argv))
+    return "".join(lines)
 
 
 def _secs(s: float) -> str:
