@@ -261,6 +261,8 @@ def run_forking(spec: dict, cmd: dict, env: Dict[str, str]) -> NoReturn:
 
 
 def run_spec(spec: dict, argv: List[str]) -> NoReturn:
+    if argv and "/" in argv[0] and not argv[0].startswith("/"):
+        argv = [os.path.abspath(argv[0])] + argv[1:]   # ./run, before working-directory moves us
     env = build_env(spec, dict(os.environ))
     if spec.get("type") == "forking":
         # Imported while still root: the new user may not be able to read the
