@@ -32,6 +32,7 @@ from ..atomic import write_atomic
 from ..sendsig import kill, pidfd_kill
 from ..ctldir import Busy, open_control, take_lock
 from ..control import SIGNAL_LETTERS
+from ..execspec import exec_wrapper
 from ..loop import Loop, Timer
 from ..trace import trace
 from ..servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DEATH_TALLY,
@@ -436,7 +437,10 @@ class Supervisor:
             actions.append((os.POSIX_SPAWN_DUP2, src, notif))
         self._record("spawning", os.getpid(), identity.ticks_now())
         try:
-            pid = spawn("./run", [self.name], file_actions=actions, setsid=True,
+            # `user`, `group`, `working-directory`: run goes through pysix-unit-exec
+            wrap = exec_wrapper(".")
+            prog, args = ("./run", [self.name]) if wrap is None else (wrap[0], wrap[1:] + ["./run", self.name])
+            pid = spawn(prog, args, file_actions=actions, setsid=True,
                         setsigdef=_SIGDEF, setsigmask=())
         except SpawnError as e:
             for fd in {rfd, wfd, actions[0][1] if actions else -1}:
