@@ -72,7 +72,7 @@ KILL_REPEAT = 5.0            # SIGKILL again every 5 s, as s6
 class Core:
     """The supervisor's state as plain data (the shell keeps fds and files)."""
     __slots__ = ("state", "want_up", "last", "tree_stop", "paused", "armed", "last_spawn",
-                 "down_signal", "hold")
+                 "down_signal", "hold", "restart_delay")
 
     def __init__(self, want_up: bool = True, down_signal: int = 15) -> None:
         self.state = DOWN
@@ -84,6 +84,7 @@ class Core:
         self.last_spawn = -1e9     # monotonic time of the last successful start
         self.down_signal = down_signal
         self.hold = False          # a policy said this death is not restarted (a oneshot)
+        self.restart_delay = 0.0   # `restart-delay`: at least this long between a down and the restart
 
 
 def step(core: Core, event: int, arg: object = None, now: float = 0.0) -> List[Effect]:
@@ -116,7 +117,7 @@ def _after_down(core: Core, now: float) -> List[Effect]:
         return [(FX_EXIT,)]
     if not core.want_up or core.tree_stop or core.hold:
         return []
-    delay = core.last_spawn + RESTART_MIN_INTERVAL - now
+    delay = max(core.last_spawn + RESTART_MIN_INTERVAL - now, core.restart_delay)
     if delay <= 0:
         return [(FX_START,)]
     return [_deadline(core, delay)]

@@ -21,6 +21,10 @@ and, at the end of each down sequence, `down_letters()` for the event letters
   SECONDS = `failed` (down, events `OD` as for finish exit 125).
 * `on-failure` = NAME: `../NAME` is started once (`o`) when this one fails.
 * `primary`: an unrequested death (or failure) stops the tree with its code.
+* `restart` = always (default), on-failure or no: an unrequested death not
+  restarted is held down, and is a failure when unclean (restartpolicy.py);
+  `restart-delay` (ms) is waited for before a restart.
+* `exit-container-on-failure`: a failure stops the tree (code non-zero).
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from .spawn import SpawnError, spawn
 from ..control import NoSuchDir, NotListening, write_control
 from ..policy import (STATE_FILE, DeathWindow, PolicyState, check_restart_limit, check_type,
                       format_state, next_check_delay)
+from ..restartpolicy import failed as unclean, parse_restart, parse_restart_delay, should_restart
 from ..servicedir import is_executable, read_file, read_lines_checked, read_uint
 from ..servicepolicy import service_ready_for_dependents
 from ..status import describe_wait, shell_code
@@ -258,6 +263,8 @@ class Policy:
             return True
         if not sup.want_up or sup.last or sup.core.tree_stop:
             return False
+        if not self._restart_wanted():
+            return True
         limit = self._restart_limit()
         if limit is None:
             if os.path.lexists("primary"):
@@ -284,6 +291,9 @@ class Policy:
             self._on_failure()
             if os.path.lexists("primary") and not self.sup.last:
                 self._stop_container(shell_code(self.sup.wstat), self.failed_reason)
+            elif os.path.lexists("exit-container-on-failure") and not self.sup.last:
+                self._stop_container(shell_code(self.sup.wstat) or 1,
+                                     "%s (exit-container-on-failure)" % self.failed_reason)
         return b"OD" if permanent or (failed and not self.is_oneshot()) else b"D"
 
     def _on_failure(self) -> None:
@@ -306,6 +316,38 @@ class Policy:
         kind, bad = check_type(data)
         self.warn_once("type", why or bad)
         return kind == "oneshot"
+
+    def _restart_wanted(self) -> bool:
+        """The `restart` file after an unrequested death. Not restarted: an
+        unclean death is a failure (on-failure, exit-container-on-failure,
+        primary); a clean one of a primary service stops the tree."""
+        data, why = read_file(".", "restart", 32)
+        policy = parse_restart(data) if data is not None else None
+        self.warn_once("restart", why or (None if data is None or policy else
+                                          "restart: invalid value %r (want always, on-failure or no)" % data[:30]))
+        if policy is None:
+            return True
+        wstat = self.sup.wstat
+        sig = wstat & 0x7F
+        code = None if sig else (wstat >> 8) & 0xFF
+        if should_restart(policy, code, sig):
+            return True
+        if unclean(code, sig):
+            self.failed_reason = "%s (restart %s)" % (describe_wait(wstat), policy)
+            self.pending_failure = True
+            self.sup.want_up = False
+        elif os.path.lexists("primary"):
+            self.sup.want_up = False
+            self._stop_container(shell_code(wstat), "primary service ended")
+        return False
+
+    def restart_delay(self) -> float:
+        """Seconds from `restart-delay` (ms); 0 without one."""
+        data, why = read_file(".", "restart-delay", 32)
+        ms = parse_restart_delay(data) if data is not None else None
+        self.warn_once("restart-delay", why or (None if data is None or ms is not None else
+                                                "restart-delay: invalid value %r (want milliseconds)" % data[:30]))
+        return (ms or 0) / 1000.0
 
     def _restart_limit(self) -> Optional[Tuple[int, float]]:
         data, why = read_file(".", "restart-limit", 64)

@@ -615,6 +615,7 @@ class Supervisor:
             self._forget_record()
             self.ready = True
             self.readystamp = time.time_ns()
+        self.core.restart_delay = self.policy.restart_delay()
         self.feed(EV_RUN_DIED, tf)
 
     def _report_death(self, known: bool) -> None:
