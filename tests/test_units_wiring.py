@@ -116,3 +116,17 @@ def test_plain_service_dir_user_and_working_directory(tmp, procs):
     os.kill(pid1_of(p), signal.SIGTERM)
     p.communicate(timeout=20)
     assert p.returncode == 0
+
+
+def test_machine_waits_restart_delay_after_a_down():
+    from pysix.supervise import machine as m
+    core = m.Core()
+    m.step(core, m.EV_SPAWNED, 100, now=0.0)
+    core.restart_delay = 2.0
+    fx = m.step(core, m.EV_RUN_DIED, None, now=10.0)        # up 10 s: pysix alone would restart at once
+    assert (m.FX_DEADLINE, 2.0) in fx and (m.FX_START,) not in fx
+    core2 = m.Core()
+    m.step(core2, m.EV_SPAWNED, 100, now=0.0)
+    core2.restart_delay = 0.2
+    fx = m.step(core2, m.EV_RUN_DIED, None, now=0.1)        # the 1 s throttle is longer: it wins
+    assert any(f[0] == m.FX_DEADLINE and abs(f[1] - 0.9) < 1e-9 for f in fx)
