@@ -200,3 +200,24 @@ def test_explicit_dirs_and_pysix_check(tmp):
     os.rename(os.path.join(d, "a.service"), os.path.join(root, "etc", "container-init", "units", "a.service"))
     r = subprocess.run(["pysix-check", "--root", root], capture_output=True, text=True, timeout=20)
     assert r.returncode == 1 and "ERROR %s/etc/container-init/units/a.service:3: [Service] KillSignal= unknown signal" % root in r.stdout
+
+
+def test_container_init_trace_shape_and_labelled_snapshot(tmp, procs):
+    import json
+    root, marks = unit_tree(tmp, {"app.service": "[Service]\nExecStart=/bin/sh -c 'echo app >> \"$MARKS\"; exec sleep 1000'\n"})
+    trace = os.path.join(tmp, "trace.jsonl")
+    p = boot(procs, root, marks, env={"CONTAINER_INIT_TRACE": "1", "CONTAINER_INIT_TRACE_FILE": trace,
+                                      "CONTAINER_INIT_TRACE_LABELS": "app.service:app-up"})
+    lines_of(marks, 1)
+    wait_for(lambda: os.path.exists(trace) and '"snapshot"' in open(trace).read(), timeout=10, what="snapshot")
+    assert stop(p)[0] == 0
+    recs = [json.loads(ln) for ln in open(trace)]
+    assert all("t_start_ms" in r and "dt_ms" in r and "phase" in r for r in recs)
+    assert [r["t_start_ms"] for r in recs if r["pid"] == recs[0]["pid"]] == sorted(
+        r["t_start_ms"] for r in recs if r["pid"] == recs[0]["pid"])
+    snap = [r for r in recs if r["kind"] == "snapshot"]
+    assert len(snap) == 1 and snap[0]["label"] == "app-up" and snap[0]["name"] == "app"
+    assert snap[0]["mem_snapshot"]["pss_kib"] > 0 and snap[0]["mem_snapshot"]["processes"] >= 3
+    phases = [r["phase"] for r in recs if r["kind"] == "phase"]
+    assert "stop-services" in phases
+    assert any(r["kind"] == "unit" and r["unit"] == "app.service" for r in recs)

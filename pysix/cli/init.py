@@ -39,6 +39,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not os.path.isdir(root):
         sys.stderr.write("pysix-init: fatal: --root %s: not a directory\n" % root)
         return 100
+    from ..trace import container_init_aliases
+    container_init_aliases(os.environ)
     from ..units.cli import prepare
     code = prepare(root, units)
     if code is not None:
