@@ -9,6 +9,10 @@ Every record has `t` (Unix time, seconds, float), `pid` (the writer) and
   {"kind": "phase", "phase": "stop-cmd"|"stop-services"|"cont-finish"|"kill-rest", "why": TEXT}
   {"kind": "cmd", "event": "spawn"|"exit", "argv0": A, "code": N}
   {"kind": "exit", "code": N}
+  {"kind": "unit", "unit": "web.service", "service": "web", "path": P}
+  {"kind": "unit_overridden", "unit": "web.service", "core": P, "dropin": P}
+  {"kind": "service", "name": NAME, "event": "skipped", "why": TEXT}   (conditions not met)
+  {"kind": "snapshot", "label": L, "name": NAME, "mem_snapshot": {"pss_kib": N, "processes": N}}
 
 Beside those, every record has container-init's fields: `t_start_ms` (ms
 since stage 1 began), `phase` (when the kind has none: the current phase,
