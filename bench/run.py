@@ -42,7 +42,8 @@ from systems import TREES, System, wait_until  # noqa: E402
 
 METRICS = ("boot", "restart", "stop", "memory", "idle", "control", "pid1", "pid1stop", "depsboot", "unitsboot",
            "logging")
-QUICK_SKIPS = ("restart",)   # slow whatever N is: every peer waits 1 s before respawning a young service
+QUICK_SKIPS = ("restart",    # slow whatever N is: every peer waits 1 s before respawning a young service
+               "unitsboot")  # six pysix-init boots, pysix only: kept out of the smoke run
 
 
 def pss_kib(pids: List[int]) -> int:
