@@ -275,3 +275,20 @@ def test_units_without_exec_context_run_through_sh_alone(tmp):
     r = subprocess.run(["sh", "-c", run], cwd="/", timeout=10)
     assert r.returncode == 3
     assert open(out).read() == "pre it's a b dflt %s\none\ntwo\n" % tmp
+
+
+def test_install_beside_services_d_name_clash_and_templates(tmp):
+    from pysix.units.boot import install
+    scan = os.path.join(tmp, "scan")
+    os.makedirs(os.path.join(scan, "web"))
+    d = units(tmp, {"web.service": "[Service]\nExecStart=/bin/true\n",
+                    "api.service": "[Unit]\nDescription=The API\nRequires=web.service\n[Service]\nExecStart=/bin/true\n",
+                    "tpl@.service": "[Service]\nExecStart=/bin/true\n"})
+    lines = []
+    install(tmp, scan, d, None, lines.append, env={})
+    assert any("services.d already has a service named web" in ln for ln in lines)
+    assert any("template units" in ln for ln in lines)
+    assert not os.path.exists(os.path.join(scan, "web", "run"))
+    run = os.path.join(scan, "api", "run")
+    assert os.access(run, os.X_OK) and open(run).read().splitlines()[1] == "# %s/api.service: The API" % d
+    assert open(os.path.join(scan, "api", "dependencies")).read() == "web\n"   # Requires= a services.d dir

@@ -61,7 +61,8 @@ def service_files(u: Unit, helper: List[str], known: Collection[str] = (),
     def put(name: str, text: str, mode: int = 0o644) -> None:
         files[name] = (text.encode("utf-8", "surrogateescape"), mode)
 
-    head = "#!/bin/sh\n# %s\n" % u.path.replace("\n", " ")
+    comment = u.path + (": " + u.description if u.description else "")
+    head = "#!/bin/sh\n# %s\n" % comment.replace("\n", " ")
     put("run", head + (direct_script(u) or "exec %s --spec %s\n" % (" ".join(quote(a) for a in helper), SPEC_FILE)),
         0o755)
     put(SPEC_FILE, json.dumps(spec(u, passwd, group_file), indent=1, sort_keys=True) + "\n")

@@ -54,7 +54,9 @@ def _files(d: Optional[str], out: UnitSet) -> Dict[str, str]:
         path = os.path.join(d, name)
         if name.startswith(".") or not os.path.isfile(path):
             continue
-        if name.endswith(".service"):
+        if name.endswith(".service") and "@" in name:
+            out.warnings.append("%s: template units (NAME@.service) are not supported, ignored" % path)
+        elif name.endswith(".service"):
             found[name] = path
         elif name.endswith(".socket"):
             out.warnings.append("%s: socket units are not supported yet (a later issue): ignored" % path)
