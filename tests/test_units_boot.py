@@ -100,7 +100,7 @@ def test_the_seeds_two_example_units_boot_in_order_as_the_user(tmp, procs):
     sd = os.path.join(root, "run", "pysix", "services", "app")
     assert open(os.path.join(sd, "restart")).read() == "on-failure\n"
     assert open(os.path.join(sd, "restart-delay")).read() == "2000\n"
-    assert open(os.path.join(sd, "restart-limit")).read() == "5 60\n"
+    assert open(os.path.join(sd, "restart-limit")).read() == "4 60\n"
     assert open(os.path.join(sd, "dependencies")).read() == "session-init\n"
     code, out = stop(p)
     assert code == 0, out

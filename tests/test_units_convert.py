@@ -70,7 +70,7 @@ def test_app_unit_maps_every_directive(tmp):
     f = files_of(u, known={"session-init", "setup", "alert"})
     assert f["dependencies"] == "session-init\n"
     assert f["on-failure"] == "alert\n"
-    assert f["restart-limit"] == "5 60\n"
+    assert f["restart-limit"] == "4 60\n"
     assert f["restart"] == "on-failure\n" and f["restart-delay"] == "2000\n"
     assert f["down-signal"] == "SIGINT\n"
     assert f["timeout-kill"] == "5000\n" and f["timeout-ready"] == "60000\n"

@@ -11,7 +11,7 @@ behaves like any other (pysix-svc, pysix-svstat, the s6 tools, logging):
 | Type=oneshot | `type` |
 | Type=forking | `notification-fd` (the helper says ready once the daemon is found) |
 | OnFailure= | `on-failure` |
-| StartLimitBurst=, StartLimitIntervalSec= | `restart-limit` |
+| StartLimitBurst=, StartLimitIntervalSec= | `restart-limit` (BURST - 1: failed at the BURST-th death) |
 | Restart=, RestartSec= | `restart`, `restart-delay` (ms) |
 | KillSignal= | `down-signal` |
 | TimeoutStopSec= | `timeout-kill` (ms) |
@@ -80,7 +80,9 @@ def service_files(u: Unit, helper: List[str], known: Collection[str] = (),
     if u.on_failure:
         put("on-failure", service_name(u.on_failure[0]) + "\n")
     if u.start_limit:
-        put("restart-limit", "%d %s\n" % (u.start_limit[0], _secs(u.start_limit[1])))
+        # systemd refuses the start after BURST starts (BURST deaths); pysix fails a
+        # service after more than N deaths.
+        put("restart-limit", "%d %s\n" % (u.start_limit[0] - 1, _secs(u.start_limit[1])))
     put("restart", u.restart + "\n")
     if u.restart_sec is not None:
         put("restart-delay", "%d\n" % ms(u.restart_sec))
