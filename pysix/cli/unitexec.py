@@ -44,6 +44,7 @@ USAGE = ("%s: usage: %s --spec FILE | --service-dir DIR -- PROG [ ARGS... ]\n" %
 FORWARD = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
            signal.SIGUSR2, signal.SIGCONT, signal.SIGALRM, signal.SIGWINCH)
 PIDFILE_WAIT = 10.0
+_preloaded: List = []   # modules imported before the uid changes
 
 
 class Fatal(Exception):
@@ -267,8 +268,9 @@ def run_spec(spec: dict, argv: List[str]) -> NoReturn:
     if spec.get("type") == "forking":
         # Imported while still root: the new user may not be able to read the
         # interpreter's library (a pyenv under /root, say).
-        import ctypes  # noqa: F401
-        import time  # noqa: F401
+        import ctypes
+        import time
+        _preloaded.extend((ctypes, time))
     home = become(spec, env)
     enter_dir(spec.get("working_directory") or "", home, env)
     os.environ.clear()

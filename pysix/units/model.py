@@ -18,7 +18,7 @@ from .values import INFINITY, parse_bool, parse_timespan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import Dict, List, Mapping, Optional, Tuple
+    from typing import List, Mapping, Optional, Tuple
 
 TYPES = ("simple", "oneshot", "forking")
 RESTARTS = ("no", "on-failure", "always")
