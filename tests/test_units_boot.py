@@ -76,7 +76,7 @@ def stop(p):
 
 def lines_of(marks, n):
     return wait_for(lambda: (lambda ls: ls if len(ls) >= n else None)(open(marks).read().splitlines()),
-                    timeout=10, what="%d marks" % n)
+                    timeout=30, what="%d marks" % n)   # bounded, but the shared machine can be slow
 
 
 def svstat(root, name):
