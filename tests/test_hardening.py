@@ -317,7 +317,7 @@ def test_prefix_flushes_the_last_line_and_keeps_stderr_apart(tmp, procs):
 def test_prefix_flushes_the_last_line_of_each_run_as_it_dies(tmp, procs):
     import fcntl
     scan = os.path.join(tmp, "scan")
-    sd = make_sd(os.path.join(scan, "svc"), "printf 'partial-%s' $$; exit 3")
+    make_sd(os.path.join(scan, "svc"), "printf 'partial-%s' $$; exit 3")
     p = procs.start(["pysix-svscan", "-p", scan], stdout=subprocess.PIPE)
     fl = fcntl.fcntl(p.stdout.fileno(), fcntl.F_GETFL)
     fcntl.fcntl(p.stdout.fileno(), fcntl.F_SETFL, fl | os.O_NONBLOCK)
