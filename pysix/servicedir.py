@@ -27,7 +27,7 @@ KNOWN_FILES = frozenset({
     "log", "supervise", "event", "README", "README.md",
     # pysix additions
     "dependencies", "primary", "check", "timeout-ready", "type",
-    "restart-limit", "on-failure",
+    "restart-limit", "on-failure", "requires",
     # the settings unit files have (pysix.units.lint checks them)
     "restart", "restart-delay", "exit-container-on-failure", "user", "group",
     "working-directory", "conditions", "unit.json",

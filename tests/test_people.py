@@ -61,6 +61,14 @@ def tree():
             notification_fd="3")
     make_sd(os.path.join(scan, "web", "log"), "exec pysix-log -t tai64n -s 2000 -n 3 ./main")
     procs = ProcSet()
+    try:
+        yield from _tree_up(procs, scan)
+    finally:            # a fixture that fails before its yield still ends what it started
+        procs.kill_all()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _tree_up(procs, scan):
     procs.start(["pysix-svscan", scan], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     sd = lambda n: os.path.join(scan, n)   # noqa: E731
     wait_for(lambda: pstate(sd("failer")) == "failed", timeout=15, what="failer failed")
@@ -71,8 +79,6 @@ def tree():
     cur = sd("web/log/main/current")
     wait_for(lambda: os.path.exists(cur) and os.path.getsize(cur) > 0, timeout=10, what="web's first log line")
     yield scan
-    procs.kill_all()
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def rows(out):

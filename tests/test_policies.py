@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 
-from helpers import make_sd, read_status, wait_for
+from helpers import make_sd, pid_alive, read_status, wait_for
 
 STAMP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stamp.sh")
 
@@ -206,3 +206,22 @@ def test_primary_with_restart_limit_stops_the_container_with_its_code(tmp, procs
     out, _ = p.communicate(timeout=30)
     assert p.returncode == 6, out.decode()
     assert out.decode().count("restart limit") >= 1
+
+
+def test_requires_stops_a_dependent_when_what_it_requires_fails(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    db = make_sd(os.path.join(scan, "db"), "sleep 0.8; exit 1", restart_limit="0 60")
+    web = make_sd(os.path.join(scan, "web"), "exec sleep 1000", dependencies="db\n", requires="db\n")
+    other = make_sd(os.path.join(scan, "other"), "exec sleep 1000", dependencies="db\n")
+    p = start_scan(procs, scan)
+    wpid = wait_for(lambda: (lambda s: s.pid if s and s.up else 0)(read_status(web)), timeout=10)
+    opid = wait_for(lambda: (lambda s: s.pid if s and s.up else 0)(read_status(other)), timeout=10)
+    wait_for(lambda: state(db) and state(db)[0] == "failed", timeout=10, what="db failed")
+    st = wait_for(lambda: (lambda s: s if s and s[0] == "failed" else None)(state(web)), timeout=10,
+                  what="web stopped because db failed")
+    assert "required db failed" in st[1]
+    assert not pid_alive(wpid)
+    time.sleep(1.2)
+    assert not (read_status(web) or read_status(web)).up, "not restarted"
+    assert pid_alive(opid), "dependencies alone only order the start"
+    stop(p)

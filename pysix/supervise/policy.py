@@ -20,6 +20,9 @@ and, at the end of each down sequence, `down_letters()` for the event letters
 * `restart-limit` = `N SECONDS`: more than N unrequested deaths within
   SECONDS = `failed` (down, events `OD` as for finish exit 125).
 * `on-failure` = NAME: `../NAME` is started once (`o`) when this one fails.
+* `requires`: names, one per line: while run is up, a required sibling that
+  goes down for good (event `O`: failed, or finish 125) takes this one down
+  as failed too (systemd's Requires=).
 * `primary`: an unrequested death (or failure) stops the tree with its code.
 * `restart` = always (default), on-failure or no: an unrequested death not
   restarted is held down, and is a failure when unclean (restartpolicy.py);
@@ -67,6 +70,7 @@ class Policy:
         self.published: Optional[PolicyState] = None
         self.pending_failure = False
         self.said: dict = {}    # what was last warned about each file: say it once
+        self.req_subs: List[Tuple[int, str]] = []
 
     def warn_once(self, key: str, msg: Optional[str]) -> None:
         """Warn about `key` (a file) when what is wrong with it changes."""
@@ -180,11 +184,42 @@ class Policy:
         loop = self.sup.loop
         if not notifies and checks:
             self.check_timer = loop.call_later(next_check_delay(None), self._run_check)
+        self._watch_required()
         if self.expect_ready:
             ms, why = read_uint(".", "timeout-ready", 0)
             self.warn_once("timeout-ready", why)
             if ms:
                 self.ready_timer = loop.call_later(ms / 1000.0, lambda: self._not_ready(ms))
+
+    def _watch_required(self) -> None:
+        names, why = read_lines_checked(".", "requires")
+        self.warn_once("requires", why)
+        self._unwatch_required()
+        for name in names or ():
+            try:
+                rfd, path = fifodir.subscribe(os.path.join("..", name, "event"))
+            except OSError as e:
+                self.warn_once("requires:" + name, "requires: cannot watch %s: %s" % (name, e.strerror))
+                continue
+            self.req_subs.append((rfd, path))
+            self.sup.loop.add_reader(rfd, lambda fd=rfd, n=name: self._required_event(fd, n))
+
+    def _unwatch_required(self) -> None:
+        for rfd, path in self.req_subs:
+            self.sup.loop.remove_reader(rfd)
+            fifodir.unsubscribe(rfd, path)
+        self.req_subs = []
+
+    def _required_event(self, rfd: int, name: str) -> None:
+        try:
+            data = os.read(rfd, 256)
+        except OSError:
+            return
+        if b"O" in data and self.sup.pid and self.sup.want_up:
+            self._unwatch_required()
+            self.failed_reason = "required %s failed" % name
+            self.sup.warn(self.failed_reason + ": stopping")
+            self.sup.take_down()
 
     def on_ready(self) -> None:
         if self.ready_timer is not None:
@@ -246,6 +281,7 @@ class Policy:
     def at_death(self) -> bool:
         """Count the death, decide failure; True: hold the service down."""
         sup = self.sup
+        self._unwatch_required()
         for attr in ("check_timer", "ready_timer"):
             t = getattr(self, attr)
             if t is not None:

@@ -719,6 +719,12 @@ class Supervisor:
         elif ord(c) == POKE:
             self._on_poke()
 
+    def take_down(self) -> None:
+        """As `d`: want down, and signal run if it is up."""
+        self._stop_waiting()
+        self.core.down_signal = self._down_signal()
+        self.feed(EV_DOWN, self._timeout_kill())
+
     def _stop_waiting(self) -> None:
         """A down request ends waiting for dependencies."""
         self.policy.stop_waiting()

@@ -8,6 +8,7 @@ behaves like any other (pysix-svc, pysix-svstat, the s6 tools, logging):
 | ExecStart=, ExecStartPre=, Environment=, EnvironmentFile=, PIDFile= | `run` (execs pysix-unit-exec) + `unit.json` |
 | User=, Group=, WorkingDirectory= | `user`, `group`, `working-directory` (and in `unit.json`) |
 | Requires=, After= (of units that exist) | `dependencies` |
+| Requires= | `requires` (stopped, failed, when one of them fails) |
 | Type=oneshot | `type` |
 | Type=forking | `notification-fd` (the helper says ready once the daemon is found) |
 | OnFailure= | `on-failure` |
@@ -73,6 +74,12 @@ def service_files(u: Unit, helper: List[str], known: Collection[str] = (),
             deps.append(s)
     if deps:
         put("dependencies", "".join(d + "\n" for d in deps))
+    required = []
+    for r in u.requires:
+        if service_name(r) not in required:
+            required.append(service_name(r))
+    if required:
+        put("requires", "".join(d + "\n" for d in required))
     if u.type == "oneshot":
         put("type", "oneshot\n")
     if u.type == "forking":
