@@ -2,11 +2,11 @@
 
 Stage 1 saves the environment and copies /etc/services.d into the live scan
 dir. Stage 2 runs /etc/cont-init.d/* in order, starts every service, then
-the CMD if one was given. Stage 3 (TERM/INT, the CMD or a `primary` service
-exiting, `pysix-svscanctl -t`, `pysix-halt`) stops the CMD, then every
-service in parallel, runs /etc/cont-finish.d/*, TERMs and KILLs whatever is
-left, and exits with the right code. Every wait ends as soon as what it
-waits for is gone: there is no fixed sleep anywhere.
+the CMD if one was given. Stage 3 (a stop signal, the CMD or a `primary`
+service exiting, `pysix-svscanctl -t`, `pysix-halt`) walks the phases of
+pysix.stage3: stop the CMD, stop every service, run /etc/cont-finish.d/*,
+TERM then KILL whatever is left, exit with the right code. Every wait ends as
+soon as what it waits for is gone: there is no fixed sleep anywhere.
 
 The whole life of PID 1 is one event loop; a bug in a stage is reported and
 the shutdown still completes.
@@ -18,7 +18,7 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import sys
 import time
 
-from . import contenv, fifodir, noexec, rundir, scanlock, settings
+from . import contenv, fifodir, noexec, pid1signals, rundir, scanlock, settings, stage3
 from .fscopy import clear_dir, copy_file, make_dir_like
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
@@ -32,12 +32,10 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Callable, List, Optional
 
 PROG = "pysix-init"
-KILL_WAIT = 5.0   # seconds to wait for processes after the final SIGKILL
 EXIT_BOOT_FAILED = 111   # stage 1 failed: neither the services nor the CMD could start
 _SIGDEF = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTTOU, signal.SIGTTIN, signal.SIGINT,
            signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
            signal.SIGCHLD)
-_FORWARD = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 _SKIP_COPY = {"supervise", "event"}
 _EXEC_NAMES = {"run", "finish", "check"}
 # Where s6-overlay images write the container's exit code from finish scripts.
@@ -45,8 +43,7 @@ _OVERLAY_CODE_FILES = ("run/s6-linux-init-container-results/exitcode",
                        "var/run/s6/env-stage3/S6_STAGE2_EXITED")
 
 
-VERBOSITY = 2
-SILENT = False   # pysix-run -qqq: not even errors
+VERBOSITY = 2   # -1: not even errors (pysix-run -qqq)
 
 
 def info(msg: str) -> None:
@@ -56,7 +53,7 @@ def info(msg: str) -> None:
 
 
 def say(msg: str) -> None:
-    if SILENT:
+    if VERBOSITY < 0:
         return
     try:
         os.write(2, ("%s: %s\n" % (PROG, msg)).encode("utf-8", "replace"))
@@ -64,11 +61,25 @@ def say(msg: str) -> None:
         pass
 
 
+def cmd_only(etc: str) -> bool:
+    """Nothing in /etc for pysix to run: a plain tini-style init around the CMD."""
+    for d in ("services.d", "cont-init.d", "cont-finish.d"):
+        try:
+            if any(not n.startswith(".") for n in os.listdir(os.path.join(etc, d))):
+                return False
+        except OSError:
+            pass
+    return True
+
+
 class Init:
-    def __init__(self, root: str, cmd: List[str]) -> None:
+    def __init__(self, root: str, cmd: List[str], cfg: Optional[settings.Config] = None) -> None:
         self.root = os.path.abspath(root)
         self.etc = os.path.join(self.root, "etc")
         self.cmd = cmd
+        # The CMD gets exactly the container's environment (services and
+        # scripts also get PYSIX_RUNDIR and PYSIX_SCANDIR, added in stage 1).
+        self.cmd_env = os.environb.copy()
         self.loop = Loop()
         self.reaper = Reaper(self.loop)
         self.reaper.on_reaped = self._on_reaped
@@ -76,22 +87,26 @@ class Init:
         self.scandir = ""
         self.scanner: Optional[Scanner] = None
         self.cmd_pid = 0
+        self.cmd_started = False
         self.cmd_code: Optional[int] = None
+        self.stop_sig = signal.SIGTERM   # what the CMD gets at stop
         self.stage2_code = 0
         self.stopping = False
         self.hurry = False
-        self.done_cb: Optional[Callable[[], None]] = None
-        self.grace_timer: Optional[Timer] = None
+        self.phase = ""
+        self.deadline: Optional[Timer] = None
+        self.script_pid = 0   # the running cont-finish script
         self.final_code: Optional[int] = None
-        self.cfg = {}
-        for s in settings.SETTINGS:
-            v, warn = settings.get_int(s.name)
-            if warn:
-                say("warning: " + warn)
-            self.cfg[s.name] = v
+        warnings: List[str] = []
+        if cfg is None:
+            cfg, warnings = settings.load()
+        self.cfg = cfg
         global VERBOSITY
-        VERBOSITY = self.cfg["VERBOSITY"]
-        self.wait_subs: List = []
+        VERBOSITY = cfg.VERBOSITY
+        if cmd and not cfg.VERBOSITY_SET and VERBOSITY >= 2 and cmd_only(self.etc):
+            VERBOSITY = 1   # like tini: nothing to say unless something goes wrong
+        for w in warnings:
+            say("warning: " + w)
 
     # stage 1 ---------------------------------------------------------------
     def stage1(self) -> None:
@@ -178,7 +193,7 @@ class Init:
     def stage2(self) -> None:
         trace("stage", stage=2, phase="begin")
         scripts = _scripts(os.path.join(self.etc, "cont-init.d"))
-        self._run_scripts(scripts, "cont-init", 0, self._stage2_services, fail_policy=True)
+        self._run_scripts(scripts, "cont-init", self._stage2_services, fail_policy=True)
 
     def _stage2_services(self) -> None:
         if self.stopping:
@@ -187,13 +202,13 @@ class Init:
         if not self.cmd:
             trace("stage", stage=2, phase="end")
             return
-        if self.cfg["CMD_WAIT_FOR_SERVICES"]:
+        if self.cfg.CMD_WAIT_FOR_SERVICES:
             self._wait_services(self._start_cmd)
         else:
             self._start_cmd()
 
-    def _run_scripts(self, scripts: List[str], what: str, maxtime_ms: int,
-                     then: Callable[[], None], fail_policy: bool = False) -> None:
+    def _run_scripts(self, scripts: List[str], what: str, then: Callable[[], None],
+                     fail_policy: bool = False) -> None:
         """Run scripts one at a time, in order; `then` when all are done."""
         if not scripts:
             then()
@@ -204,31 +219,33 @@ class Init:
             pid = os.posix_spawn(path, [path], os.environ, setsigmask=(), setsigdef=_SIGDEF)
         except OSError as e:
             say("%s: unable to run %s: %s" % (what, path, e.strerror))
-            self._script_done(path, 126 if e.errno == 13 else 127, what, rest, then, fail_policy, None)
+            self._script_done(path, 126 if e.errno == 13 else 127, what, rest, then, fail_policy)
             return
         started = time.monotonic()
-        timer = None
-        if maxtime_ms:
-            def too_long() -> None:
-                say("%s: %s still running after %d ms: killing it" % (what, path, maxtime_ms))
-                _kill(pid, signal.SIGKILL)
-            timer = self.loop.call_later(maxtime_ms / 1000.0, too_long)
-        self.hurry_target = pid if what == "cont-finish" else 0
+        if what == "cont-finish":
+            self.script_pid = pid
+            self._arm_deadline(lambda: self._script_too_long(path, pid))
+        else:
+            self.script_pid = 0
 
         def exited(p: int, st: int) -> None:
             code = exit_code(st)
             ms = (time.monotonic() - started) * 1000
             (say if code else info)("%s: %s exited %d (%.0f ms)" % (what, os.path.basename(path), code, ms))
             trace("script", stage=what, path=path, code=code, ms=round(ms, 3))
-            self._script_done(path, code, what, rest, then, fail_policy, timer)
+            self._script_done(path, code, what, rest, then, fail_policy)
         self.reaper.watch(pid, self._guard(exited))
 
+    def _script_too_long(self, path: str, pid: int) -> None:
+        if not self.hurry:
+            say("cont-finish: %s still running after %d ms: killing it" % (path, self.cfg.KILL_FINISH_MAXTIME))
+        _kill(pid, signal.SIGKILL)
+
     def _script_done(self, path: str, code: int, what: str, rest: List[str],
-                     then: Callable[[], None], fail_policy: bool, timer: Optional[Timer]) -> None:
-        if timer is not None:
-            timer.cancel()
+                     then: Callable[[], None], fail_policy: bool) -> None:
+        self.script_pid = 0
         if code and fail_policy:
-            policy = self.cfg["BEHAVIOUR_IF_STAGE2_FAILS"]
+            policy = self.cfg.BEHAVIOUR_IF_STAGE2_FAILS
             if policy >= 1:
                 self.stage2_code = self.stage2_code or code
             if policy >= 2:
@@ -238,7 +255,7 @@ class Init:
                 return
         if fail_policy and self.stopping:
             return
-        self._run_scripts(rest, what, 0 if fail_policy else self.cfg["KILL_FINISH_MAXTIME"], then, fail_policy)
+        self._run_scripts(rest, what, then, fail_policy)
 
     def _wait_services(self, then: Callable[[], None]) -> None:
         """Call `then` once every service without `down` is up (ready if it can say so)."""
@@ -265,8 +282,8 @@ class Init:
                 timer.cancel()
             if not ok:
                 pending = [n for n in names if not self._service_ok(n)]
-                say("services not up after %d ms: %s" % (self.cfg["CMD_WAIT_FOR_SERVICES_MAXTIME"], " ".join(pending)))
-                policy = self.cfg["BEHAVIOUR_IF_STAGE2_FAILS"]
+                say("services not up after %d ms: %s" % (self.cfg.CMD_WAIT_FOR_SERVICES_MAXTIME, " ".join(pending)))
+                policy = self.cfg.BEHAVIOUR_IF_STAGE2_FAILS
                 if policy >= 1:
                     self.stage2_code = self.stage2_code or 1
                 if policy >= 2:
@@ -285,7 +302,7 @@ class Init:
                 finish(True)
         for rfd, _ in subs:
             self.loop.add_reader(rfd, self._guard(check))
-        maxtime = self.cfg["CMD_WAIT_FOR_SERVICES_MAXTIME"]
+        maxtime = self.cfg.CMD_WAIT_FOR_SERVICES_MAXTIME
         if maxtime:
             timer = self.loop.call_later(maxtime / 1000.0, lambda: finish(False))
         check()
@@ -294,10 +311,11 @@ class Init:
         return service_ready_for_dependents(os.path.join(self.scandir, name))
 
     def _start_cmd(self) -> None:
-        arg0 = settings.get_str("CMD_ARG0")
+        self.cmd_started = True
+        arg0 = self.cfg.CMD_ARG0
         argv = (arg0.split() if arg0 else []) + self.cmd
         try:
-            pid = os.posix_spawnp(argv[0], argv, os.environ, setpgroup=0, setsigmask=(),
+            pid = os.posix_spawnp(argv[0], argv, self.cmd_env, setpgroup=0, setsigmask=(),
                                   setsigdef=_SIGDEF)
         except OSError as e:
             say("fatal: unable to run %s: %s" % (argv[0], e.strerror))
@@ -308,119 +326,136 @@ class Init:
         trace("cmd", event="spawn", argv0=argv[0], cmd_pid=pid)
         trace("stage", stage=2, phase="end")
         if os.isatty(0):
+            # ^C in `docker run -it` reaches the CMD. TTOU blocked: from the
+            # background, tcsetpgrp would otherwise signal our own group.
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGTTOU,))
             try:
-                os.tcsetpgrp(0, pid)   # ^C in `docker run -it` reaches the CMD
+                os.tcsetpgrp(0, pid)
             except OSError:
                 pass
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
         def cmd_exited(p: int, st: int) -> None:
             self.cmd_pid = 0
             self.cmd_code = exit_code(st)
             info("CMD %s exited %d" % (argv[0], self.cmd_code))
             trace("cmd", event="exit", argv0=argv[0], code=self.cmd_code)
-            if self.done_cb is not None and self.stopping:
-                cb, self.done_cb = self.done_cb, None
-                cb()
-            else:
+            if not self.stopping:
                 self.shutdown("CMD exited")
+            elif self.phase == "stop-cmd":
+                self._phase_end("stop-cmd", stage3.DONE)
         self.reaper.watch(pid, self._guard(cmd_exited))
 
-    # stage 3 -----------------------------------------------------------------
-    def shutdown(self, why: str) -> None:
+    # stage 3: the phases of pysix.stage3 ---------------------------------------
+    def shutdown(self, why: str, sig: int = 0) -> None:
         if self.stopping:
-            if not self.hurry:
-                self.hurry = True
-                say("second stop request: skipping the remaining grace times")
-                self._hurry_now()
+            self._hurry_now()
             return
         self.stopping = True
         if self.scanner is not None:
             self.scanner.mark_stopping()   # from now on no supervisor starts its service again
+        if sig:
+            self.stop_sig = sig
+            if self.cmd and not self.cmd_started:
+                # Stopped before the CMD ran: it never runs, and we say why as a shell would.
+                self.cmd_started = True
+                self.cmd_code = 128 + sig
         info("stopping: %s" % why)
         trace("stage", stage=3, phase="begin", why=why)
-        trace("phase", phase="stop-cmd", why=why)
-        self._guarded_step(self._stop_cmd)
+        self._enter(stage3.FIRST)
 
     def _hurry_now(self) -> None:
+        if self.hurry:
+            return
+        self.hurry = True
+        say("second stop request: skipping the remaining grace times")
         if self.scanner is not None:
             self.scanner.hurry()
-        if self.grace_timer is not None:
-            self.grace_timer.cancel()
-            cb = self.grace_timer.callback
-            self.grace_timer = None
-            self._guarded_step(cb)
-        target = getattr(self, "hurry_target", 0)
-        if target:
-            _kill(target, signal.SIGKILL)
+        ph = stage3.BY_NAME.get(self.phase)
+        if ph is not None and ph.hurries and stage3.deadline_ms(ph, self.cfg, True) == 0:
+            if self.deadline is not None:
+                self.deadline.cancel()
+                self.deadline = None
+            self._guarded_step(self._late)
 
-    def _grace(self, ms: int, cb: Callable[[], None]) -> None:
-        if self.grace_timer is not None:
-            self.grace_timer.cancel()
-        self.grace_timer = self.loop.call_later(0 if self.hurry else ms / 1000.0, self._guard(cb))
+    def _enter(self, name: str) -> None:
+        self.phase = name
+        if name != "exit":
+            trace("phase", phase=name)
+        self._arm_deadline(self._late)
+        self._guarded_step(getattr(self, "_begin_" + name.replace("-", "_")))
 
-    def _stop_cmd(self) -> None:
+    def _arm_deadline(self, cb: Callable[[], None]) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+        ms = stage3.deadline_ms(stage3.BY_NAME[self.phase], self.cfg, self.hurry) if self.phase else None
+        if ms is not None:
+            self.deadline = self.loop.call_later(ms / 1000.0, self._guard(cb))
+
+    def _late(self) -> None:
+        self.deadline = None
+        late = getattr(self, "_late_" + self.phase.replace("-", "_"), None)
+        if late is not None:
+            late()
+        else:
+            self._phase_end(self.phase, stage3.LATE)
+
+    def _phase_end(self, name: str, how: str) -> None:
+        if self.phase != name:
+            return   # that phase is over already (a late exit after its deadline)
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+        self._enter(stage3.next_phase(name, how))
+
+    def _begin_stop_cmd(self) -> None:
         if not self.cmd_pid:
-            self._stop_services()
+            self._phase_end("stop-cmd", stage3.DONE)
             return
-        _killpg(self.cmd_pid, signal.SIGTERM)
+        _killpg(self.cmd_pid, self.stop_sig)
         _killpg(self.cmd_pid, signal.SIGCONT)
 
-        def after() -> None:
-            self.done_cb = None
-            if self.grace_timer is not None:
-                self.grace_timer.cancel()
-                self.grace_timer = None
-            self._stop_services()
+    def _late_stop_cmd(self) -> None:
+        if self.cmd_pid:
+            say("CMD still running after %d ms: SIGKILL" % self.cfg.SERVICES_GRACETIME)
+            _killpg(self.cmd_pid, signal.SIGKILL)
+        self._phase_end("stop-cmd", stage3.LATE)
 
-        def too_long() -> None:
-            self.grace_timer = None
-            if self.cmd_pid:
-                say("CMD still running after %d ms: SIGKILL" % self.cfg["SERVICES_GRACETIME"])
-                _killpg(self.cmd_pid, signal.SIGKILL)
-            after()
-        self.done_cb = after
-        self._grace(self.cfg["SERVICES_GRACETIME"], too_long)
-
-    def _stop_services(self) -> None:
+    def _begin_stop_services(self) -> None:
         sc = self.scanner
-        trace("phase", phase="stop-services")
         if sc is None:
-            self._cont_finish()
+            self._phase_end("stop-services", stage3.DONE)
             return
-
         # Dependents stop before what they depend on; each service gets its
-        # own grace time after its down-signal (the scanner SIGKILLs it after).
-        sc.stop_grace = 0.0 if self.hurry else self.cfg["SERVICES_GRACETIME"] / 1000.0
-        sc.on_terminated = self._guard(self._cont_finish)
+        # own grace time after its down-signal (the scanner's, not ours).
+        sc.stop_grace = 0.0 if self.hurry else self.cfg.SERVICES_GRACETIME / 1000.0
+        sc.on_terminated = self._guard(lambda: self._phase_end("stop-services", stage3.DONE))
         sc.terminate(MODE_TERMINATE)
 
-    def _cont_finish(self) -> None:
-        trace("phase", phase="cont-finish")
+    def _begin_cont_finish(self) -> None:
         scripts = _scripts(os.path.join(self.etc, "cont-finish.d"))
-        self._run_scripts(scripts, "cont-finish", self.cfg["KILL_FINISH_MAXTIME"], self._kill_rest)
+        self._run_scripts(scripts, "cont-finish", lambda: self._phase_end("cont-finish", stage3.DONE))
 
-    def _kill_rest(self) -> None:
-        trace("phase", phase="kill-rest")
-        self.hurry_target = 0
+    def _late_cont_finish(self) -> None:
+        if self.script_pid:
+            _kill(self.script_pid, signal.SIGKILL)
+
+    def _begin_kill_rest(self) -> None:
         if not self.reaper.children_left():
-            self._exit()
+            self._phase_end("kill-rest", stage3.DONE)
             return
         self._signal_everyone(signal.SIGTERM)
         self._signal_everyone(signal.SIGCONT)
-        self.final_wait = True
 
-        def kill_all() -> None:
-            self._signal_everyone(signal.SIGKILL)
-            self._grace(KILL_WAIT * 1000, self._exit)
-        self._grace(self.cfg["KILL_GRACETIME"], kill_all)
+    def _begin_sigkill_rest(self) -> None:
+        self._signal_everyone(signal.SIGKILL)
+        if not self.reaper.children_left():
+            self._phase_end("sigkill-rest", stage3.DONE)
 
     def _on_reaped(self) -> None:
-        if getattr(self, "final_wait", False) and not self.reaper.children_left():
-            self.final_wait = False
-            if self.grace_timer is not None:
-                self.grace_timer.cancel()
-                self.grace_timer = None
-            self._exit()
+        if self.phase in ("kill-rest", "sigkill-rest") and not self.reaper.children_left():
+            self._phase_end(self.phase, stage3.DONE)
 
     def _signal_everyone(self, sig: int) -> None:
         if os.getpid() == 1:
@@ -432,7 +467,7 @@ class Init:
         for pid in _descendants(os.getpid()):
             _kill(pid, sig)
 
-    def _exit(self) -> None:
+    def _begin_exit(self) -> None:
         if self.final_code is not None:
             return
         code = self.exit_code()
@@ -448,8 +483,10 @@ class Init:
         self.loop.stop()
 
     def exit_code(self) -> int:
-        """CMD or primary service first, then pysix-halt / s6-overlay files; a
-        clean 0 becomes non-zero when stage 2 failed under policy 1 or 2."""
+        """The ladder of the README: the CMD's code (128 + the stop signal if
+        it never ran); else a primary service's; else pysix-halt's or the
+        s6-overlay files'; and a 0 from any of those becomes a failed
+        cont-init script's code under BEHAVIOUR_IF_STAGE2_FAILS 1 or 2."""
         code = self.cmd_code
         if code is None:
             candidates = [os.path.join(self.scandir, ".s6-svscan", "primary-exitcode"),
@@ -470,16 +507,23 @@ class Init:
 
     # signals and control ---------------------------------------------------------
     def _on_signal(self, sig: int) -> None:
-        if self.cfg["CMD_RECEIVE_SIGNALS"] and self.cmd_pid and sig in _FORWARD and not self.stopping:
-            _kill(self.cmd_pid, sig)
-            return
-        if sig == signal.SIGHUP:
+        has_cmd = bool(self.cmd)
+        act = pid1signals.action(sig, has_cmd, bool(self.cfg.CMD_RECEIVE_SIGNALS))
+        if self.stopping and has_cmd:
+            act = pid1signals.during_stop(act, bool(self.cmd_pid))
+        if act == pid1signals.STOP:
+            self.shutdown("received %s" % signal_name(sig), sig)
+        elif act == pid1signals.FORWARD:
+            if self.cmd_pid:
+                _killpg(self.cmd_pid, sig)
+        elif act == pid1signals.JOB_CONTROL:
+            if self.cmd_pid:
+                _killpg(self.cmd_pid, sig)
+                if os.getpid() != 1:   # so that a shell's `fg` finds us stopped too (dumb-init)
+                    _kill(os.getpid(), signal.SIGSTOP)
+        elif act == pid1signals.RESCAN:
             if self.scanner is not None and not self.stopping:
                 self.scanner.letter("h")
-            return
-        if sig in (signal.SIGWINCH, signal.SIGPWR):
-            return
-        self.shutdown("received %s" % signal_name(sig))
 
     def _on_scan_letter(self, c: str) -> bool:
         """`pysix-svscanctl -t/-i/-q/-b` on the live scan dir stop the container."""
@@ -506,18 +550,19 @@ class Init:
             traceback.format_exception_only(type(e), e)).strip())
         if not self.stopping:
             self.shutdown("internal error")
-        elif not self.loop.running:
-            return
-        else:
+        elif self.loop.running and self.phase not in ("kill-rest", "sigkill-rest", "exit"):
             # Whatever step failed, make sure the end still comes.
-            self._grace(0, self._kill_rest)
+            self.loop.call_later(0, self._guard(lambda: self._enter("kill-rest")))
 
     def run(self) -> int:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-                    signal.SIGUSR2, signal.SIGWINCH, signal.SIGPWR):
+        has_cmd = bool(self.cmd)
+        for sig in pid1signals.handled(has_cmd):
             self.loop.add_signal(sig, self._guard(self._on_signal))
-        for sig in (signal.SIGTTOU, signal.SIGTTIN, signal.SIGPIPE):
+        ignored = (signal.SIGPIPE,) if has_cmd else (signal.SIGTTOU, signal.SIGTTIN, signal.SIGPIPE)
+        for sig in ignored:
             signal.signal(sig, signal.SIG_IGN)
+        # Every handler exists: what bin/pysix-init blocked (and what came meanwhile) is delivered now.
+        pid1signals.unblock()
         try:
             self.stage1()
         except Exception as e:
@@ -525,7 +570,7 @@ class Init:
             self.cmd_code = EXIT_BOOT_FAILED    # wins over every other source: nothing ran
             self.stopping = True
             self.scanner = None
-            self.loop.call_later(0, self._guard(self._kill_rest))
+            self.loop.call_later(0, self._guard(lambda: self._enter("kill-rest")))
         else:
             self.loop.call_later(0, self._guard(self.stage2))
         while self.final_code is None:
@@ -557,16 +602,6 @@ def _killpg(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
     except OSError:
         _kill(pid, sig)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
 
 
 def _descendants(root: int) -> List[int]:

@@ -1,7 +1,8 @@
 """The PYSIX_* settings of pysix-init, each also accepted under its s6-overlay S6_* name.
 
 One table, so the README, the code and the tests agree on names and defaults.
-`PYSIX_X` wins over `S6_X` when both are set.
+`PYSIX_X` wins over `S6_X` when both are set. `load()` reads them once into
+a frozen `Config`; pysix-run builds one directly with `_replace`.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import Dict, Mapping, Optional, Tuple
+    from typing import Dict, List, Mapping, Optional, Tuple
 
 
 class Setting(Record):
@@ -35,6 +36,43 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("VERBOSITY", 2, "2: say what each stage does; 1: warnings and errors only; 0: errors only"),
 )
 _DEFAULTS: Dict[str, int] = {s.name: s.default for s in SETTINGS}
+
+
+class Config(Record):
+    """Every setting of one pysix-init run, read once. Fields in SETTINGS order, then the rest."""
+    KEEP_ENV: int
+    BEHAVIOUR_IF_STAGE2_FAILS: int
+    CMD_WAIT_FOR_SERVICES: int
+    CMD_WAIT_FOR_SERVICES_MAXTIME: int
+    SERVICES_GRACETIME: int
+    KILL_FINISH_MAXTIME: int
+    KILL_GRACETIME: int
+    CMD_RECEIVE_SIGNALS: int
+    READ_ONLY_ROOT: int
+    LOGGING: int
+    PREFIX: int
+    TRACE: int
+    VERBOSITY: int            # pysix-run -qqq sets -1: not even errors
+    CMD_ARG0: str             # "" when unset
+    VERBOSITY_SET: bool       # given explicitly (else a CMD-only container stays quiet)
+
+    def __getitem__(self, key):   # cfg["NAME"] as well as cfg.NAME
+        if isinstance(key, str):
+            return getattr(self, key)
+        return tuple.__getitem__(self, key)
+
+
+def load(env: Mapping[str, str] = os.environ) -> Tuple[Config, List[str]]:
+    """(the frozen config, warnings about values that were not understood)."""
+    values, warnings = [], []
+    for s in SETTINGS:
+        v, warn = get_int(s.name, env)
+        if warn:
+            warnings.append(warn)
+        values.append(v)
+    values.append(raw("CMD_ARG0", env) or "")
+    values.append(bool((raw("VERBOSITY", env) or "").strip()))
+    return Config._make(values), warnings
 
 
 def raw(name: str, env: Mapping[str, str] = os.environ) -> Optional[str]:

@@ -165,6 +165,8 @@ def test_environment_round_trips_through_with_contenv(tmp, procs):
     out = os.path.join(tmp, "dump")
     env = dict(os.environb)
     env.update({b"EMPTY": b"", b"MULTI": b"line1\nline2\n", b"BIN": b"\xff\xfe caf\xc3\xa9"})
+    # The CMD gets the container's environment only: where the state lives is the container's to say.
+    env[b"PYSIX_RUNDIR"] = os.path.join(root, "run", "pysix").encode()
     script = ("import os, sys; open(sys.argv[1], 'wb').write(repr({k: os.environb.get(k) for k in "
               "(b'EMPTY', b'MULTI', b'BIN')}).encode())")
     p = procs.start(INIT + ["--root", root, "--", "sh", "-c",
