@@ -74,5 +74,6 @@ def block_early() -> None:
 
 
 def unblock() -> None:
-    """Once the handlers exist: what arrived meanwhile is delivered now."""
-    S.pthread_sigmask(S.SIG_UNBLOCK, EARLY_BLOCK)
+    """Once the handlers exist: what arrived meanwhile is delivered now. The
+    whole mask goes (`env --block-signal` in the shebang blocked every signal)."""
+    S.pthread_sigmask(S.SIG_SETMASK, ())

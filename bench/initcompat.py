@@ -1,0 +1,459 @@
+"""pysix-init, tini and dumb-init side by side, on the behaviours their test suites assert.
+
+    python3 bench/initcompat.py [--quick] [--json FILE]
+
+Every case really runs the init with a CMD, as PID 1 of a PID namespace
+(`unshare --pid --fork --mount-proc`) and as a plain child (a subreaper for
+pysix-init and `tini -s`), sends real signals and reports what happened as
+a short word (an exit code, `lost`, `killed`, `got:SIG`...). The tests in
+tests/test_initcompat.py call the same cases on pysix-init and assert;
+this script prints the table the README and the notes quote.
+
+Every process a case starts is ended by pid when the case is over.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+EARLY_DELAYS_MS = (0, 2, 5, 10, 20, 100)
+LOST_AFTER = 8.0   # s without an exit after a TERM: the TERM was lost (generous: the cores may be busy)
+
+
+def init_argv(name: str, mode: str, root: str) -> List[str]:
+    """The argv that runs init `name` before the CMD."""
+    if name == "pysix-init":
+        return ["pysix-init", "--root", root, "--"]
+    if name == "tini":
+        return ["tini", "-s", "--"] if mode == "child" else ["tini", "--"]
+    return ["dumb-init"]
+
+
+def available(name: str) -> bool:
+    return shutil.which(name) is not None
+
+
+def fast_python_path(tmp: str) -> str:
+    """A PATH whose python3 is this interpreter itself, not a version
+    manager's shell shim (pyenv's adds ~80 ms of bash before Python runs)."""
+    d = os.path.join(tmp, "py")
+    os.makedirs(d, exist_ok=True)
+    link = os.path.join(d, "python3")
+    if not os.path.lexists(link):
+        os.symlink(os.path.realpath(sys.executable), link)
+    return d + os.pathsep + os.path.join(ROOT, "bin") + os.pathsep + os.environ.get("PATH", "")
+
+
+class Run:
+    """One init running a CMD; `target` is the init's own pid."""
+
+    def __init__(self, name: str, mode: str, cmd: List[str], tmp: str, env: Optional[Dict[str, str]] = None,
+                 stdin=subprocess.DEVNULL) -> None:
+        self.mode = mode
+        root = os.path.join(tmp, "root")
+        os.makedirs(os.path.join(root, "etc"), exist_ok=True)
+        e = dict(os.environ)
+        e["PATH"] = fast_python_path(tmp)
+        e["PYTHONPATH"] = ROOT
+        e.update(env or {})
+        self.env = e
+        prefix = ["unshare", "--pid", "--fork", "--mount-proc"] if mode == "pid1" else []
+        self.t0 = time.monotonic()
+        self.p = subprocess.Popen(prefix + init_argv(name, mode, root) + cmd, env=e, stdin=stdin,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.target = self.p.pid if mode == "child" else self._ns_init()
+        self.appeared = time.monotonic()
+
+    def _ns_init(self) -> int:
+        """The child of unshare, polled without sleeping (it appears within a ms)."""
+        deadline = time.monotonic() + 5
+        path = "/proc/%d/task/%d/children" % (self.p.pid, self.p.pid)
+        while time.monotonic() < deadline:
+            try:
+                with open(path) as f:
+                    kids = f.read().split()
+            except OSError:
+                kids = []
+            if kids:
+                return int(kids[0])
+            if self.p.poll() is not None:
+                break
+        raise RuntimeError("no PID 1 appeared under unshare")
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.kill(self.target, sig)
+        except ProcessLookupError:
+            pass
+
+    def wait(self, timeout: float) -> Optional[int]:
+        """The exit code as a shell shows it (128 + signal), None if still running."""
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return 128 - rc if rc < 0 else rc
+
+    def output(self) -> Tuple[str, str]:
+        out, err = self.p.communicate(timeout=5)
+        return out.decode(errors="replace"), err.decode(errors="replace")
+
+    def end(self) -> None:
+        """SIGKILL the init (as PID 1 that ends its namespace) and unshare, by pid."""
+        for pid in (self.target, self.p.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            self.p.communicate(timeout=5)
+        except (subprocess.TimeoutExpired, ValueError):
+            pass
+
+
+def pid_state(pid: int) -> str:
+    """'R', 'S', 'T', 'Z'... or '' once gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
+def read_pid(path: str, timeout: float = 5.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+            if text:
+                return int(text)
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.005)
+    return 0
+
+
+def kill_pid(pid: int) -> None:
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def wait_until(pred: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return pred()
+
+
+def host_pid_of(ns_pidfile_pid: int, run: Run) -> int:
+    """A pid the CMD wrote from inside the namespace, as the host sees it (NSpid)."""
+    if run.mode == "child":
+        return ns_pidfile_pid
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % d) as f:
+                for line in f:
+                    if line.startswith("NSpid:"):
+                        ids = line.split()[1:]
+                        if len(ids) == 2 and int(ids[1]) == ns_pidfile_pid and _in_ns(int(d), run.target):
+                            return int(d)
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+def _in_ns(pid: int, ns_init: int) -> bool:
+    try:
+        return os.readlink("/proc/%d/ns/pid" % pid) == os.readlink("/proc/%d/ns/pid_for_children" % ns_init) or \
+            os.readlink("/proc/%d/ns/pid" % pid) == os.readlink("/proc/%d/ns/pid" % ns_init)
+    except OSError:
+        return False
+
+
+# the cases ------------------------------------------------------------------
+# Each takes (init name, mode, scratch dir) and returns a short result word.
+
+TRAPPED = ("HUP", "INT", "QUIT", "USR1", "USR2", "ALRM", "TERM", "WINCH", "CONT", "URG")
+
+
+def _trap_cmd(log: str, pidf: str, exit_on: str = "", exit_code: int = 0) -> List[str]:
+    """sh that logs each trapped signal; on `exit_on` it exits `exit_code`."""
+    traps = []
+    for s in TRAPPED:
+        action = "echo %s >> %s" % (s, log)
+        if s == exit_on:
+            action += "; exit %d" % exit_code
+        traps.append("trap '%s' %s" % (action, s))
+    return ["sh", "-c", "; ".join(traps) + "; echo $$ > %s; while :; do sleep 0.05; done" % pidf]
+
+
+def _logged(log: str) -> List[str]:
+    try:
+        with open(log) as f:
+            return f.read().split()
+    except OSError:
+        return []
+
+
+def case_early_term(name: str, mode: str, tmp: str, delay_ms: float) -> str:
+    """TERM `delay_ms` after the init process appeared; CMD `sleep 30`.
+    `143` = ended by it (the CMD got it, or was never started); `lost` =
+    still running 3 s later; `orphan` = the init ended, its CMD runs on."""
+    pidf = os.path.join(tmp, "cmd.pid")
+    r = Run(name, mode, ["sh", "-c", "echo $$ > %s; exec sleep 30" % pidf], tmp)
+    try:
+        time.sleep(max(0.0, r.appeared + delay_ms / 1000.0 - time.monotonic()))
+        r.signal(signal.SIGTERM)
+        rc = r.wait(LOST_AFTER)
+        if rc is None:
+            return "lost"
+        if r.p.returncode < 0 and mode == "child":
+            rc_word = "killed"   # by the TERM itself, before it had a handler
+        else:
+            rc_word = str(rc)
+        if mode == "child":
+            cmd = read_pid(pidf, 0.05)
+            if cmd and pid_state(cmd) not in ("", "Z"):
+                kill_pid(cmd)
+                return "orphan(%s)" % rc_word
+        return rc_word
+    finally:
+        r.end()
+
+
+def case_forward(name: str, mode: str, tmp: str, sig: int) -> str:
+    """A non-stopping signal: `got` if the CMD received it and the init kept running."""
+    log, pidf = os.path.join(tmp, "log"), os.path.join(tmp, "pid")
+    r = Run(name, mode, _trap_cmd(log, pidf), tmp)
+    try:
+        if not read_pid(pidf):
+            return "no-cmd"
+        r.signal(sig)
+        want = signal.Signals(sig).name[3:]
+        got = wait_until(lambda: want in _logged(log), 2.0)
+        alive = r.wait(0.2) is None
+        return ("got" if got else "not-got") + ("" if alive else ",exited")
+    finally:
+        r.end()
+
+
+def case_stop_signal(name: str, mode: str, tmp: str, sig: int) -> str:
+    """A stop signal: which signal the CMD got (it exits 7 on any of them) and the exit code."""
+    log, pidf = os.path.join(tmp, "log"), os.path.join(tmp, "pid")
+    want = signal.Signals(sig).name[3:]
+    traps = []
+    for s in TRAPPED:
+        traps.append("trap 'echo %s >> %s; exit 7' %s" % (s, log, s))
+    cmd = ["sh", "-c", "; ".join(traps) + "; echo $$ > %s; while :; do sleep 0.05; done" % pidf]
+    r = Run(name, mode, cmd, tmp)
+    try:
+        if not read_pid(pidf):
+            return "no-cmd"
+        r.signal(sig)
+        rc = r.wait(5)
+        got = [s for s in _logged(log)]
+        return "%s->%s,%s" % (want, "+".join(got) or "nothing", "running" if rc is None else rc)
+    finally:
+        r.end()
+
+
+def case_exit_code(name: str, mode: str, tmp: str, script: str) -> str:
+    r = Run(name, mode, ["sh", "-c", script], tmp)
+    try:
+        rc = r.wait(10)
+        return "running" if rc is None else str(rc)
+    finally:
+        r.end()
+
+
+def case_second_term(name: str, mode: str, tmp: str) -> str:
+    """The CMD handles TERM twice and exits 0 0.5 s after the second: the code the init exits with."""
+    pidf, log = os.path.join(tmp, "pid"), os.path.join(tmp, "log")
+    cmd = ["sh", "-c", "n=0; trap 'n=$((n+1)); echo $n >> %s' TERM; echo $$ > %s; "
+                       "while [ $n -lt 2 ]; do sleep 0.05; done; sleep 0.5; exit 0" % (log, pidf)]
+    r = Run(name, mode, cmd, tmp, env={"PYSIX_SERVICES_GRACETIME": "5000"})
+    try:
+        if not read_pid(pidf):
+            return "no-cmd"
+        r.signal(signal.SIGTERM)
+        wait_until(lambda: len(_logged(log)) >= 1, 2)
+        r.signal(signal.SIGTERM)
+        rc = r.wait(5)
+        return "running" if rc is None else str(rc)
+    finally:
+        r.end()
+
+
+def case_quiet(name: str, mode: str, tmp: str) -> str:
+    """What the init itself writes when the CMD runs and exits 0: `silent` or the bytes."""
+    r = Run(name, mode, ["true"], tmp)
+    try:
+        r.wait(10)
+        out, err = r.output()
+        text = (out + err).strip()
+        return "silent" if not text else repr(text[:60])
+    finally:
+        r.end()
+
+
+def case_env(name: str, mode: str, tmp: str) -> str:
+    """Variables the CMD sees that the container did not set: `same` or their names."""
+    dump = os.path.join(tmp, "env")
+    r = Run(name, mode, ["sh", "-c", "env > %s" % dump], tmp)
+    try:
+        r.wait(10)
+        got = {}
+        with open(dump) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.rstrip("\n").split("=", 1)
+                    got[k] = v
+        # sh itself sets PWD (and may set OLDPWD, SHLVL, _)
+        extra = sorted(k for k in got if k not in r.env and k not in ("PWD", "OLDPWD", "SHLVL", "_"))
+        changed = sorted(k for k in got if k in r.env and got[k] != r.env[k] and k not in ("PWD", "_"))
+        return "same" if not extra and not changed else "+" + ",".join(extra + changed)
+    except OSError:
+        return "no-env"
+    finally:
+        r.end()
+
+
+def case_job_control(name: str, mode: str, tmp: str) -> str:
+    """TSTP to the init: is the CMD stopped, is the init stopped; then CONT: does the CMD run again."""
+    pidf = os.path.join(tmp, "pid")
+    r = Run(name, mode, ["sh", "-c", "echo $$ > %s; while :; do sleep 0.05; done" % pidf], tmp)
+    try:
+        cmd = host_pid_of(read_pid(pidf), r)
+        if not cmd:
+            return "no-cmd"
+        r.signal(signal.SIGTSTP)
+        cmd_stopped = wait_until(lambda: pid_state(cmd) == "T", 1.5)
+        init_stopped = pid_state(r.target) == "T"
+        r.signal(signal.SIGCONT)
+        resumed = wait_until(lambda: pid_state(cmd) not in ("T", ""), 1.5)
+        return "cmd:%s init:%s cont:%s" % ("stopped" if cmd_stopped else "running",
+                                           "stopped" if init_stopped else "running",
+                                           "resumed" if resumed else "still-stopped")
+    finally:
+        r.end()
+
+
+def case_zombies(name: str, mode: str, tmp: str) -> str:
+    """The CMD leaves 20 orphans that exit at once, then counts zombies in the namespace."""
+    out = os.path.join(tmp, "z")
+    script = ("i=0; while [ $i -lt 20 ]; do (sleep 0.01 &); i=$((i+1)); done; sleep 0.5; "
+              "ps -eo stat= | grep -c '^Z' > %s; exit 0" % out)
+    r = Run(name, mode, ["sh", "-c", script], tmp)
+    try:
+        rc = r.wait(10)
+        try:
+            with open(out) as f:
+                return "zombies:%s,rc:%s" % (f.read().strip(), rc)
+        except OSError:
+            return "no-count"
+    finally:
+        r.end()
+
+
+def cases(quick: bool = False) -> List[Tuple[str, Callable[[str, str, str], str]]]:
+    """(label, case) for every row of the table."""
+    rows: List[Tuple[str, Callable[[str, str, str], str]]] = []
+    for d in ((0, 5, 20) if quick else EARLY_DELAYS_MS):
+        rows.append(("TERM %d ms after start" % d, lambda n, m, t, d=d: case_early_term(n, m, t, d)))
+    for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        rows.append(("%s stops: CMD got, exit" % s.name, lambda n, m, t, s=s: case_stop_signal(n, m, t, s)))
+    for s in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGALRM, signal.SIGURG):
+        rows.append(("%s forwarded, no stop" % s.name, lambda n, m, t, s=s: case_forward(n, m, t, s)))
+    rows += [
+        ("CMD exits 3", lambda n, m, t: case_exit_code(n, m, t, "exit 3")),
+        ("CMD killed by SIGKILL", lambda n, m, t: case_exit_code(n, m, t, "kill -KILL $$")),
+        ("CMD not found", lambda n, m, t: case_exit_code(n, m, t, "exec /nonexistent")),
+        ("second TERM handled by CMD (exits 0)", case_second_term),
+        ("output when CMD exits 0", case_quiet),
+        ("CMD environment", case_env),
+        ("TSTP then CONT", case_job_control),
+        ("orphans reaped", case_zombies),
+    ]
+    return rows
+
+
+class Load:
+    """CPU-bound loops on every core, started and ended (by pid) by us."""
+
+    def __init__(self, n: int = 0) -> None:
+        self.procs = [subprocess.Popen(["sh", "-c", "while :; do :; done"], start_new_session=True)
+                      for _ in range(n or os.cpu_count() or 2)]
+
+    def end(self) -> None:
+        for p in self.procs:
+            p.kill()
+            p.wait(5)
+
+
+def table(inits: List[str], modes: List[str], quick: bool, busy: bool) -> List[Dict[str, str]]:
+    out = []
+    load = Load() if busy else None
+    try:
+        for label, case in cases(quick):
+            for mode in modes:
+                row = {"case": label, "mode": mode}
+                for name in inits:
+                    tmp = tempfile.mkdtemp(prefix="initcompat-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+                    try:
+                        row[name] = case(name, mode, tmp)
+                    except Exception as e:   # a row that could not run says so
+                        row[name] = "error:%s" % type(e).__name__
+                    finally:
+                        shutil.rmtree(tmp, ignore_errors=True)
+                out.append(row)
+                print("  %-40s %-6s %s" % (label, mode, "  ".join("%s=%s" % (n, row[n]) for n in inits)),
+                      file=sys.stderr, flush=True)
+    finally:
+        if load is not None:
+            load.end()
+    return out
+
+
+def markdown(rows: List[Dict[str, str]], inits: List[str]) -> str:
+    lines = ["| case | mode | " + " | ".join(inits) + " |", "| --- | --- |" + " --- |" * len(inits)]
+    for r in rows:
+        lines.append("| %s | %s | %s |" % (r["case"], r["mode"], " | ".join(r[n] for n in inits)))
+    return "\n".join(lines)
+
+
+def main(argv: List[str]) -> int:
+    quick = "--quick" in argv
+    busy = "--busy" in argv
+    inits = [n for n in ("pysix-init", "tini", "dumb-init") if n == "pysix-init" or available(n)]
+    os.environ["PATH"] = os.path.join(ROOT, "bin") + os.pathsep + os.environ.get("PATH", "")
+    if os.geteuid() != 0 or not available("unshare"):
+        modes = ["child"]
+    else:
+        modes = ["pid1", "child"]
+    rows = table(inits, modes, quick, busy)
+    print(markdown(rows, inits))
+    if "--json" in argv:
+        with open(argv[argv.index("--json") + 1], "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
