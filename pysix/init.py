@@ -509,6 +509,8 @@ class Init:
     def _on_signal(self, sig: int) -> None:
         has_cmd = bool(self.cmd)
         act = pid1signals.action(sig, has_cmd, bool(self.cfg.CMD_RECEIVE_SIGNALS))
+        if has_cmd and not self.cmd_started:
+            act = pid1signals.before_cmd(sig, act)
         if self.stopping and has_cmd:
             act = pid1signals.during_stop(act, bool(self.cmd_pid))
         if act == pid1signals.STOP:
@@ -516,6 +518,7 @@ class Init:
         elif act == pid1signals.FORWARD:
             if self.cmd_pid:
                 _killpg(self.cmd_pid, sig)
+
         elif act == pid1signals.JOB_CONTROL:
             if self.cmd_pid:
                 _killpg(self.cmd_pid, sig)

@@ -60,6 +60,13 @@ def action(sig: int, has_cmd: bool, receive_signals: bool = False) -> int:
     return FORWARD
 
 
+def before_cmd(sig: int, act: int) -> int:
+    """Before the CMD exists: a stop signal stops (even one CMD_RECEIVE_SIGNALS
+    would pass on: there is nobody to pass it to). Others are dropped: held
+    until the spawn, a HUP would kill a CMD that has not set its handlers yet."""
+    return STOP if sig in STOP_SIGNALS else IGNORE
+
+
 def during_stop(act: int, cmd_alive: bool) -> int:
     """A signal once stage 3 has begun: while the CMD runs every signal is its
     own (a second TERM it handles itself is not turned into a SIGKILL); after

@@ -65,6 +65,10 @@ def test_signal_table():
     assert pid1signals.during_stop(pid1signals.STOP, True) == pid1signals.FORWARD
     assert pid1signals.during_stop(pid1signals.STOP, False) == pid1signals.STOP
     assert pid1signals.during_stop(pid1signals.FORWARD, False) == pid1signals.IGNORE
+    # Before the CMD exists: stop signals stop, the rest wait for it.
+    assert pid1signals.before_cmd(signal.SIGTERM, pid1signals.FORWARD) == pid1signals.STOP
+    assert pid1signals.before_cmd(signal.SIGHUP, pid1signals.FORWARD) == pid1signals.IGNORE
+    assert pid1signals.before_cmd(signal.SIGTSTP, pid1signals.JOB_CONTROL) == pid1signals.IGNORE
     assert signal.SIGPIPE not in pid1signals.handled(True) and signal.SIGCHLD not in pid1signals.handled(True)
 
 
@@ -123,6 +127,21 @@ def test_rung1_stop_before_the_cmd_started(tmp, procs, pid1):
     os.kill(target, signal.SIGINT)
     out, _ = p.communicate(timeout=20)
     assert p.returncode == 130, out
+    assert not os.path.exists(mark)
+
+
+@MODE
+def test_cmd_receive_signals_term_before_the_cmd_started_still_stops(tmp, procs, pid1):
+    mark = os.path.join(tmp, "cmd-ran")
+    root = tree(os.path.join(tmp, "r"), init={"10-slow": "touch %s/slow-began; sleep 2" % tmp})
+    p = procs.start((PID1 if pid1 else []) + ["pysix-init", "--root", root, "--", "touch", mark],
+                    env=dict(os.environ, S6_CMD_RECEIVE_SIGNALS="1"),
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    wait_for(lambda: os.path.exists(os.path.join(tmp, "slow-began")), what="cont-init running")
+    target = p.pid if not pid1 else int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+    os.kill(target, signal.SIGTERM)
+    out, _ = p.communicate(timeout=20)
+    assert p.returncode == 143, out
     assert not os.path.exists(mark)
 
 
