@@ -1,21 +1,29 @@
 """pysix-run [-q...] [-d DELAY] [-k KILL_TIMEOUT] -- CMD ARGS -- CMD ARGS ...
 
-Several programs as one container, without configuration files. The
-commands become a generated service tree run by pysix-init, so reaping,
-signals and the stop sequence are PID 1's:
+Several programs as one container, without configuration files (dinit's
+interface). The commands become a generated service tree run by pysix-init,
+so reaping, signals and the stop sequence are PID 1's:
 
 * each command is a service that depends on the previous one, which must
   have stayed alive DELAY seconds (default 1) before the next starts;
 * `:wait:CMD` runs to completion before the next starts (a oneshot, e.g. a
   migration); its failure stops everything;
 * `-CMD`: a non-zero exit of CMD is not an error;
-* any command exiting stops all, in reverse start order, each getting
-  KILL_TIMEOUT seconds (default 5) after TERM; the exit status is the first
-  failure's (0 if none failed);
-* `-q` once: only warnings from pysix; twice: only errors; three times: nothing.
+* the first command to exit (a `:wait:` one: to fail) stops all, in reverse
+  start order, each getting KILL_TIMEOUT seconds (default 5) after TERM; no
+  command is ever restarted;
+* dinit's messages: `Started PID 'NAME'`, `Child PID 'NAME' exited with
+  status N`, `Stopped child PID 'NAME', exited with status N`, `Exiting,
+  status N`; a status is the exit code, or the signal number;
+* the exit status is the first non-zero status in the order the commands
+  ended (a stopped command's counts: after `sleep 3` exited 0 and `sleep 5`
+  was stopped, 15), leaving out `-CMD` commands; 0 if there is none;
+* `-q`: errors only; `-qq`: only the commands' own output; `-qqq`:
+  nothing at all (the commands' output goes to /dev/null).
 """
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import shutil
@@ -26,12 +34,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional, Tuple
 
+MAX_SECONDS = 86400.0   # -d and -k: more than a day is a typo, not a setting
+PID_FILE = "pysix-run.pid"   # in each live service dir: the command's pid, written by its run
 USAGE = ("pysix-run: usage: pysix-run [ -q... ] [ -d DELAY ] [ -k KILL_TIMEOUT ] "
          "-- [-][:wait:]CMD ARGS [ -- CMD ARGS ... ]\n")
 
 
 class UsageError(Exception):
-    pass
+    """A bad command line; `short`: a bad value, said in one line without the usage."""
+
+    def __init__(self, msg: str, short: bool = False) -> None:
+        super().__init__(msg)
+        self.short = short
 
 
 def parse(argv: List[str]) -> Tuple[int, float, float, List[Tuple[bool, bool, List[str]]]]:
@@ -48,9 +62,10 @@ def parse(argv: List[str]) -> Tuple[int, float, float, List[Tuple[bool, bool, Li
             try:
                 v = float(argv[i + 1])
             except ValueError:
-                raise UsageError("option %s: %r is not a number of seconds" % (a, argv[i + 1]))
-            if v < 0 or v != v:
-                raise UsageError("option %s: %r must not be negative" % (a, argv[i + 1]))
+                raise UsageError("option %s: %r is not a number of seconds" % (a, argv[i + 1]), True)
+            if not math.isfinite(v) or v < 0 or v > MAX_SECONDS:
+                raise UsageError("option %s: %r is not a number of seconds from 0 to %d" % (
+                    a, argv[i + 1], MAX_SECONDS), True)
             if a == "-d":
                 delay = v
             else:
@@ -88,15 +103,22 @@ def parse(argv: List[str]) -> Tuple[int, float, float, List[Tuple[bool, bool, Li
     return min(quiet, 3), delay, kill, out
 
 
-def build_tree(root: str, cmds: List[Tuple[bool, bool, List[str]]], delay: float, cwd: str) -> None:
-    """ROOT/etc/services.d with one service per command, chained by dependencies."""
+def service_name(n: int, count: int, argv0: str) -> str:
+    base = "".join(c if c.isalnum() or c in "._-" else "_" for c in os.path.basename(argv0))
+    return "%0*d-%s" % (len(str(count)), n, base or "cmd")
+
+
+def build_tree(root: str, cmds: List[Tuple[bool, bool, List[str]]], delay: float, cwd: str,
+               quiet: int = 0) -> List[str]:
+    """ROOT/etc/services.d with one service per command, chained by
+    dependencies; returns the service names in start order."""
     sd_root = os.path.join(root, "etc", "services.d")
     os.makedirs(sd_root)
     prev = None
-    width = len(str(len(cmds)))
+    names = []
     for n, (may_fail, wait, words) in enumerate(cmds, 1):
-        base = "".join(c if c.isalnum() or c in "._-" else "_" for c in os.path.basename(words[0]))
-        name = "%0*d-%s" % (width, n, base or "cmd")
+        name = service_name(n, len(cmds), words[0])
+        names.append(name)
         sd = os.path.join(sd_root, name)
         os.makedirs(sd)
         line = " ".join(shlex.quote(w) for w in words)
@@ -104,18 +126,20 @@ def build_tree(root: str, cmds: List[Tuple[bool, bool, List[str]]], delay: float
             body = "%s || echo \"pysix-run: %s failed with $? (ignored)\" >&2\nexit 0" % (line, name)
         else:
             body = "exec " + line
-        _write(os.path.join(sd, "run"), "#!/bin/sh\ncd %s || exit 111\n%s\n" % (shlex.quote(cwd), body), 0o755)
+        # O: this run is the only one (the first exit stops everything, nothing restarts).
+        lines = ["#!/bin/sh", "printf O > supervise/control", "echo $$ > " + PID_FILE]
+        if quiet == 0:
+            lines.append("echo \"pysix-run: Started $$ '%s'\" >&2" % os.path.basename(words[0]).replace("'", ""))
+        lines += ["cd %s || exit 111" % shlex.quote(cwd), body]
+        _write(os.path.join(sd, "run"), "\n".join(lines) + "\n", 0o755)
         if wait:
             _write(os.path.join(sd, "type"), "oneshot\n")
-            _write(os.path.join(sd, "primary"), "")
-        else:
-            # Any exit stops everything; a "-" command's failure counts as success.
-            _write(os.path.join(sd, "primary"), "0\n" if may_fail else "")
-            if delay > 0:
-                _write(os.path.join(sd, "check"), "#!/bin/sh\nexec sleep %g\n" % delay, 0o755)
+        elif delay > 0:
+            _write(os.path.join(sd, "check"), "#!/bin/sh\nexec sleep %g\n" % delay, 0o755)
         if prev is not None:
             _write(os.path.join(sd, "dependencies"), prev + "\n")
         prev = name
+    return names
 
 
 def _write(path: str, text: str, mode: int = 0o644) -> None:
@@ -129,18 +153,31 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         quiet, delay, kill, cmds = parse(args)
     except UsageError as e:
-        sys.stderr.write("pysix-run: fatal: %s\n" % e + USAGE)
+        sys.stderr.write("pysix-run: fatal: %s\n" % e + ("" if e.short else USAGE))
         return 100
+    from .. import settings
+    from ..runinit import RunInit
+    cfg, warnings = settings.load()
+    kill_ms = int(kill * 1000)
+    # The config is built here, not passed through os.environ: the commands
+    # get the caller's environment as it is.
+    cfg = cfg._replace(VERBOSITY=(1, 0, -1, -1)[quiet], VERBOSITY_SET=True,
+                       SERVICES_GRACETIME=kill_ms, KILL_GRACETIME=kill_ms)
+    if quiet < 2:
+        for w in warnings:
+            sys.stderr.write("pysix-run: warning: %s\n" % w)
+    if quiet >= 3:
+        # Everything muted: pysix's own messages, its supervisors' and the commands' output.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
     base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     root = tempfile.mkdtemp(prefix="pysix-run-", dir=base)
     try:
-        build_tree(root, cmds, delay, os.getcwd())
-        os.environ["PYSIX_VERBOSITY"] = str(2 - min(quiet, 2))
-        os.environ["PYSIX_SERVICES_GRACETIME"] = str(int(kill * 1000))
-        os.environ["PYSIX_KILL_GRACETIME"] = str(int(kill * 1000))
-        os.environ.setdefault("PYSIX_RUNDIR", os.path.join(root, "run"))
-        from .. import init
-        init.SILENT = quiet >= 3
-        return init.Init(root, []).run()
+        names = build_tree(root, cmds, delay, os.getcwd(), quiet)
+        meta = [(name, os.path.basename(words[0]), may_fail, wait)
+                for name, (may_fail, wait, words) in zip(names, cmds)]
+        return RunInit(root, meta, cfg, quiet).run()
     finally:
         shutil.rmtree(root, ignore_errors=True)
