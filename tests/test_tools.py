@@ -235,3 +235,28 @@ def test_trace_records_a_real_boot_and_shutdown(tmp):
     phases = [x["phase"] for x in recs if x["kind"] == "phase"]
     assert phases == ["stop-cmd", "stop-services", "cont-finish", "kill-rest"]
     assert recs[-1] == {**recs[-1], "kind": "exit", "code": 3}
+
+
+# pysix-cron -q levels (issue 14) ------------------------------------------------
+
+@pytest.mark.parametrize("q,runs,warnings,failures", [
+    ("", True, True, True), ("-q", False, True, True), ("-qq", False, False, True), ("-qqq", False, False, False)])
+def test_cron_quiet_levels(tmp, q, runs, warnings, failures):
+    flags = [q] if q else []
+    # A `-` run that fails is a warning; three of them, then a real failure ends pysix-cron.
+    count = os.path.join(tmp, "n")
+    line = "-n=$(cat %s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s; exit 2" % (
+        count, count)
+    p = subprocess.Popen(["pysix-cron"] + flags + ["-i", "0.05", "--", line], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: os.path.exists(count) and open(count).read().strip() >= "3", what="3 runs")
+    finally:
+        p.terminate()
+        _, err = p.communicate(timeout=5)
+    assert ("run started" in err) == runs, err
+    assert ("run exited 2" in err) == warnings, err
+    r = run(["pysix-cron"] + flags + ["-i", "0.05", "--", "exit 4"])
+    assert r.returncode == 4
+    assert ("run failed with code 4" in r.stderr) == failures, r.stderr
+    if not failures:
+        assert r.stderr == ""

@@ -5,8 +5,8 @@ first time after DELAY (default 0). Runs never overlap: one that lasts
 longer than the interval delays the next, which then starts at once, and
 says so. A failing run makes pysix-cron exit with its code, unless the
 command line starts with `-`. TERM/INT: the running command gets TERM (KILL
-5 s later), then pysix-cron exits 0. -q: only warnings and failures; -qq:
-only failures.
+5 s later), then pysix-cron exits 0. As dcrond's levels: -q: only warnings
+and failures; -qq: only failures; -qqq: nothing (the exit code still tells).
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     delay, quiet = 0.0, 0
     for o, v in opts:
         if o == "-q":
-            quiet += 1
+            quiet = min(quiet + 1, 3)
             continue
         x = _seconds(o, v)
         if x is None:
@@ -83,8 +83,8 @@ class Cron:
         self.kill_timer = None
 
     def say(self, level: int, msg: str) -> None:
-        """level 0: failures (always), 1: warnings (hidden by -qq), 2: each run (hidden by -q)."""
-        if level == 0 or self.quiet < level:
+        """level 0: failures (hidden by -qqq), 1: warnings (hidden by -qq), 2: each run (hidden by -q)."""
+        if level + self.quiet <= 2:
             sys.stderr.write("pysix-cron: %s\n" % msg)
             sys.stderr.flush()
 
