@@ -1,6 +1,10 @@
 """pysix-init, tini and dumb-init side by side, on the behaviours their test suites assert.
 
-    python3 bench/initcompat.py [--quick] [--json FILE]
+    python3 bench/initcompat.py [--quick] [--busy] [--early] [--json FILE]
+
+--busy keeps every core busy with CPU-bound loops meanwhile; --early runs
+only the early-TERM rows; PYSIX_COMPARE=DIR adds another checkout's
+pysix-init as a column (before/after).
 
 Every case really runs the init with a CMD, as PID 1 of a PID namespace
 (`unshare --pid --fork --mount-proc`) and as a plain child (a subreaper for
@@ -103,10 +107,12 @@ class Run:
                 except OSError:
                     pass
             if self.p.poll() is not None:
-                break
+                return 0   # it came and went before we saw it (a CMD that exits at once)
         raise RuntimeError("no PID 1 appeared under unshare")
 
     def signal(self, sig: int) -> None:
+        if not self.target:
+            return
         try:
             os.kill(self.target, sig)
         except ProcessLookupError:
@@ -127,6 +133,8 @@ class Run:
     def end(self) -> None:
         """SIGKILL the init (as PID 1 that ends its namespace) and unshare, by pid."""
         for pid in (self.target, self.p.pid):
+            if not pid:
+                continue
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
@@ -444,11 +452,14 @@ class Load:
             p.wait(5)
 
 
-def table(inits: List[str], modes: List[str], quick: bool, busy: bool) -> List[Dict[str, str]]:
+def table(inits: List[str], modes: List[str], quick: bool, busy: bool,
+          early_only: bool = False) -> List[Dict[str, str]]:
     out = []
     load = Load() if busy else None
     try:
         for label, case in cases(quick):
+            if early_only and not label.startswith("TERM "):
+                continue
             for mode in modes:
                 row = {"case": label, "mode": mode}
                 for name in inits:
@@ -486,7 +497,7 @@ def main(argv: List[str]) -> int:
         modes = ["child"]
     else:
         modes = ["pid1", "child"]
-    rows = table(inits, modes, quick, busy)
+    rows = table(inits, modes, quick, busy, early_only="--early" in argv)
     print(markdown(rows, inits))
     if "--json" in argv:
         with open(argv[argv.index("--json") + 1], "w") as f:
