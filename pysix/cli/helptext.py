@@ -192,9 +192,13 @@ Options:
   --help       this text
   --version    the version
 
-Exit codes: CMD's code (128 + signal); else a `primary` service's; else
-pysix-halt's CODE; else 1 if a cont-init script failed under
-BEHAVIOUR_IF_STAGE2_FAILS=1/2; else 0. 100 bad usage.
+With a CMD, TERM/INT/QUIT start stage 3 and the CMD gets that same signal;
+other signals are passed to the CMD (as tini does); TSTP/TTIN/TTOU stop it.
+
+Exit codes: CMD's code (128 + signal; 128 + signal too if a stop signal came
+before it started); else a `primary` service's; else pysix-halt's CODE;
+else 0; a 0 becomes a failed cont-init script's code under
+BEHAVIOUR_IF_STAGE2_FAILS=1/2. 100 bad usage; 111 stage 1 failed.
 
 Example:
   pysix-init --root skeleton -- sh -c 'sleep 5; pysix status'
@@ -386,15 +390,19 @@ Several programs as one container, without configuration: each CMD becomes
 a service of a generated tree run by pysix-init, started in order, each once
 the previous one stayed up DELAY seconds. `:wait:CMD` must run to completion
 first (a oneshot); `-CMD` may fail without it being an error. The first one
-to exit stops all, in reverse order.
+to exit stops all, in reverse order; nothing is restarted. It says what
+dinit says: Started PID 'NAME', Child PID 'NAME' exited with status N,
+Stopped child PID 'NAME', exited with status N, Exiting, status N.
 
 Options:
-  -d DELAY          seconds each command must stay up before the next (default 1)
-  -k KILL_TIMEOUT   seconds after TERM before KILL at the stop (default 5)
-  -q, -qq, -qqq     only warnings, only errors, nothing from pysix
+  -d DELAY          seconds each command must stay up before the next (default 1, at most 86400)
+  -k KILL_TIMEOUT   seconds after TERM before KILL at the stop (default 5, at most 86400)
+  -q, -qq, -qqq     errors only; only the commands' own output; nothing at all
   --help            this text; --version the version
 
-Exit codes: the first failing command's code (0 if none failed); 100 bad usage.
+Exit codes: the first non-zero status in the order the commands ended (an exit
+code, or a signal's number: a stopped sleep gives 15), `-CMD` ones left out;
+0 if none; 100 bad usage.
 
 Example:
   pysix-run -d 1 -- :wait:./manage.py migrate -- nginx -g 'daemon off;' -- -./worker.sh
@@ -411,7 +419,7 @@ starts with `-`. TERM/INT: the running command gets TERM (KILL 5 s later).
 Options:
   -i INTERVAL   seconds between starts (required, > 0)
   -d DELAY      seconds before the first run (default 0)
-  -q, -qq       only warnings and failures; only failures
+  -q, -qq, -qqq only warnings and failures; only failures; nothing
   --help        this text; --version the version
 
 Exit codes: 0 after TERM/INT; a failing run's code; 100 bad usage.
