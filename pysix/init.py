@@ -314,8 +314,15 @@ class Init:
         self.cmd_started = True
         arg0 = self.cfg.CMD_ARG0
         argv = (arg0.split() if arg0 else []) + self.cmd
+        env = self.cmd_env
+        if self.rundir and os.fsencode(self.rundir) != env.get(b"PYSIX_RUNDIR", os.fsencode(
+                os.path.join(self.root, "run", "pysix"))):
+            # The run dir fell back elsewhere: without this, with-contenv in the
+            # CMD could not find the saved environment (the one variable added).
+            env = dict(env)
+            env[b"PYSIX_RUNDIR"] = os.fsencode(self.rundir)
         try:
-            pid = os.posix_spawnp(argv[0], argv, self.cmd_env, setpgroup=0, setsigmask=(),
+            pid = os.posix_spawnp(argv[0], argv, env, setpgroup=0, setsigmask=(),
                                   setsigdef=_SIGDEF)
         except OSError as e:
             say("fatal: unable to run %s: %s" % (argv[0], e.strerror))

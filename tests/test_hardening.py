@@ -110,7 +110,8 @@ def test_container_environment_is_private_and_the_overlay_way_still_reads_it(tmp
            "{a} cat $E/SECRET && echo LEAK; "
            "with-contenv pysix-setuidgid nobody sh -c 'echo got=$ADDED uid=$(id -u)'; "
            "{v} with-contenv true; echo nonroot=$?").format(a=as_user(ATTACKER), v=as_user(VICTIM))
-    script = "SECRET=s3cret pysix-init --root %s -- sh -c \"$0\"" % root
+    # The CMD gets exactly the container's environment (issue 14): the container says where the state is.
+    script = "SECRET=s3cret PYSIX_RUNDIR=%s/run/pysix pysix-init --root %s -- sh -c \"$0\"" % (root, root)
     rc, out = in_private_tmp(procs, "C=%s\n%s" % (_shq(cmd), script.replace('"$0"', '"$C"')))
     assert "perm 700 0" in out and "perm 600 0" in out, out
     assert "LEAK" not in out and "s3cret" not in out, out

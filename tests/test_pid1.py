@@ -226,10 +226,11 @@ def test_not_pid1_reaps_orphans_as_subreaper(tmp, procs):
 def test_cmd_receive_signals(tmp, procs):
     mark = os.path.join(tmp, "got")
     root = tree(os.path.join(tmp, "r"))
-    p = start(procs, root, ["sh", "-c", "trap 'echo term > %s; exit 0' TERM; while :; do sleep 0.05; done" % mark],
-              env={"S6_CMD_RECEIVE_SIGNALS": "1"})
+    up = os.path.join(tmp, "up")
+    p = start(procs, root, ["sh", "-c", "trap 'echo term > %s; exit 0' TERM; touch %s; while :; do sleep 0.05; done"
+                            % (mark, up)], env={"S6_CMD_RECEIVE_SIGNALS": "1"})
     pid1 = pid1_of(p)
-    time.sleep(0.5)
+    wait_for(lambda: os.path.exists(up), timeout=20, what="the CMD's trap set")   # earlier, TERM stops (143)
     os.kill(pid1, signal.SIGTERM)
     p.communicate(timeout=15)
     assert p.returncode == 0 and open(mark).read().strip() == "term"
