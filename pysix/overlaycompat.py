@@ -11,6 +11,7 @@ Derived images hard-code these, so each must exist and be the real thing:
                                      cont-init scripts writing there reach
                                      with-contenv (pysix's or v2's own)
   /var/run/s6/env-stage3/            where finish scripts write S6_STAGE2_EXITED
+  /var/run/s6/etc/{cont-init.d,...}  links to /etc/..., as v2 made them
   /run/s6-linux-init-container-results/   v3's exitcode file, likewise
 
 Exit codes a previous boot left there (`docker restart` keeps /run) are

@@ -58,6 +58,7 @@ def test_v2_tree_boots_and_exits_with_the_finish_code(tmp, procs, svscanctl):
     # /etc was not touched: the scripts are still 0644.
     assert os.stat(os.path.join(root, "etc/cont-init.d/10-add")).st_mode & 0o777 == 0o644
     assert os.path.realpath(os.path.join(root, "run/pysix/services")) == os.path.join(root, "run/s6/services")
+    assert os.path.realpath(os.path.join(root, "var/run/s6/etc/cont-init.d")) == os.path.join(root, "etc/cont-init.d")
 
 
 def test_stale_exit_code_of_a_previous_boot_is_removed_and_settings_warn(tmp, procs):
