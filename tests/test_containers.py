@@ -101,10 +101,10 @@ def v2_tree(ctx):
             "echo \"app: cwd=$(pwd) added=${ADDED}\"\n"
             "while [ ! -e /tmp/go ]; do sleep 0.1; done\n"
             "exit 3\n"),
-        # The v2 recipe: stop the container with the code, unless killed (256: already stopping).
+        # The v2 recipe: write the code, stop the container. Written every time (a finish run
+        # again by a restart during stage 3 would overwrite 3 with 256, i.e. exit code 0).
         "services.d/app/finish": (
             "#!/bin/execlineb -S1\n"
-            "ifelse { test ${1} = 256 } { exit 0 }\n"
             "foreground { redirfd -w 1 /var/run/s6/env-stage3/S6_STAGE2_EXITED echo ${1} }\n"
             "s6-svscanctl -t /var/run/s6/services\n"),
         "services.d/logged/run": "#!/bin/sh\necho logged-line\nexec sleep 1000\n",
