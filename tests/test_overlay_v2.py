@@ -6,7 +6,6 @@ import subprocess
 
 import pytest
 
-from helpers import wait_for
 
 INIT = ["unshare", "--pid", "--fork", "--mount-proc", "pysix-init"]
 HAVE_S6 = shutil.which("s6-svscanctl") is not None

@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from helpers import wait_for
 
 HAVE_S6 = shutil.which("s6-envuidgid") is not None
 

@@ -75,7 +75,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stderr.write("%s: warning: S6_LOGGING_SCRIPT: ignoring %s (pysix-log knows n, s, T, t)\n"
                          % (PROG, " ".join(ignored)))
     from .log import main as log_main
-    from .. import log as _   # noqa: F401  imported now: nobody may not be able to read the library
+    import importlib
+    importlib.import_module("pysix.log")   # now: as nobody the library may not be readable
     if os.getuid() == 0:
         uid, gid = _nobody()
         try:
