@@ -494,7 +494,10 @@ class Init:
     def _on_scan_letter(self, c: str) -> bool:
         """`pysix-svscanctl -t/-i/-q/-b` on the live scan dir stop the container."""
         if c in "tiqb":
-            self.shutdown("pysix-svscanctl -%s" % c)
+            # During stage 3 it is no hurry request: v2 finish scripts send -t on every
+            # death, including the TERM of the shutdown itself (s6-svscan ignores it then).
+            if not self.stopping:
+                self.shutdown("pysix-svscanctl -%s" % c)
             return True
         return False
 

@@ -2,10 +2,13 @@
 paths, 0644 scripts, services added by cont-init, fix-attrs.d, the exit-code recipe."""
 import os
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 
+from helpers import wait_for
 
 INIT = ["unshare", "--pid", "--fork", "--mount-proc", "pysix-init"]
 HAVE_S6 = shutil.which("s6-svscanctl") is not None
@@ -87,3 +90,21 @@ def test_bad_fix_attrs_line_is_one_line_and_boot_goes_on(tmp, procs):
                     stderr=subprocess.STDOUT, env=env)
     out = p.communicate(timeout=30)[0].decode()
     assert p.returncode == 1, out
+
+
+def test_svscanctl_t_from_a_finish_during_the_stop_keeps_the_grace_times(tmp, procs):
+    """The v2 finish runs `s6-svscanctl -t` on every death, the shutdown's TERM too:
+    that is not a second stop request (which would skip every grace time)."""
+    root = os.path.join(tmp, "r")
+    v2_tree(root, "pysix-svscanctl")
+    put(root, "etc/services.d/app/run", "#!/bin/sh\necho started\nexec sleep 1000\n")
+    put(root, "etc/services.d/slow/run", "#!/bin/sh\ntrap 'sleep 0.5; echo slow-clean; exit 0' TERM\n"
+                                         "while :; do sleep 0.05; done\n")
+    p = procs.start(INIT + ["--root", root], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    pid1 = wait_for(lambda: (open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split() or [0])[0])
+    wait_for(lambda: os.path.exists(os.path.join(root, "run/s6/services/slow/supervise/status")))
+    time.sleep(0.5)
+    os.kill(int(pid1), signal.SIGTERM)
+    out = p.communicate(timeout=30)[0].decode()
+    assert p.returncode == 0, out
+    assert "second stop request" not in out and "slow-clean" in out, out
