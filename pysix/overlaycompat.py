@@ -58,6 +58,19 @@ def _link(target: str, path: str) -> None:
     os.symlink(target, path)
 
 
+def _alias(live: str, own: str) -> None:
+    """RUNDIR/services, pysix's own name for the live scan dir, as a link to it. Only a
+    link this made (to `live`) is replaced; another is refused, as rundir refuses one."""
+    from .rundir import RundirError
+    if os.path.islink(own):
+        if os.readlink(own) == live:
+            return
+        raise RundirError("refusing %s: it is a symlink (pysix never follows one there); remove it" % own)
+    if os.path.lexists(own):
+        raise RundirError("refusing %s: it is in the way of the link to %s; remove it" % (own, live))
+    os.symlink(live, own)
+
+
 def _unlink(path: str) -> None:
     try:
         os.unlink(path)
@@ -92,7 +105,7 @@ def prepare(root: str, rundir_path: str, live: str, say: Callable[[str], None]) 
     s6 = os.path.join(root, "run", "s6")
     if live == own:
         return
-    _link(live, own)   # pysix's own name for it
+    _alias(live, own)
     _link(os.path.join(rundir_path, "container_environment"), os.path.join(s6, "container_environment"))
     stage3 = os.path.join(s6, "env-stage3")
     if os.path.islink(stage3):

@@ -8,7 +8,8 @@ def _prep(root):
     said = []
     rundir = os.path.join(root, "run", "pysix")
     os.makedirs(rundir)
-    scandir = overlaycompat.prepare(root, rundir, said.append)
+    scandir = overlaycompat.scandir(root, rundir, said.append)
+    overlaycompat.prepare(root, rundir, scandir, said.append)
     return scandir, said
 
 
@@ -45,3 +46,14 @@ def test_var_run_linked_elsewhere_is_reported(tmp):
     os.symlink("/somewhere", os.path.join(tmp, "var", "run"))
     _, said = _prep(tmp)
     assert said == ["warning: %s/var/run links to /somewhere, not /run: /var/run/s6 is not set up" % tmp]
+
+
+def test_a_symlink_in_place_of_the_scan_dir_is_refused_never_followed(tmp):
+    os.makedirs(os.path.join(tmp, "run", "s6"))
+    os.makedirs(os.path.join(tmp, "elsewhere"))
+    os.symlink(os.path.join(tmp, "elsewhere"), os.path.join(tmp, "run", "s6", "services"))
+    scandir, said = _prep(tmp)
+    assert scandir == os.path.join(tmp, "run", "pysix", "services") and not os.path.islink(scandir)
+    assert said == ["warning: refusing %s/run/s6/services: it is a symlink (pysix never follows one there); "
+                    "remove it: the s6-overlay paths /var/run/s6/services, /var/run/s6/container_environment "
+                    "and env-stage3 are missing; using %s/run/pysix/services" % (tmp, tmp)]
