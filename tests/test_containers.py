@@ -171,7 +171,7 @@ UP = re.compile(r"^up \(pid \d+\) \d+ seconds(, ready \d+ seconds)?\n$")
 @pytest.mark.parametrize("which", ["skeleton", "readme"])
 def test_skeleton_image_boots_runs_services_and_stops_in_order(images, container, which):
     c = container(images[which])
-    c.wait_logs("cont-init: preparing the container", "web: serving on port", "worker: job 1 done")
+    c.wait_logs("cont-init: preparing the container", "web: serving ", "worker: job 1 done")
     assert UP.match(c.exec("s6-svstat", "/var/run/s6/services/web").stdout)
     c.exec("s6-svc", "-r", "/var/run/s6/services/worker")
     c.wait_logs("worker: stopped (code 256, signal 15)")
