@@ -2,22 +2,28 @@
 
 `check_tree(root)` returns findings (level, path, message), one per problem,
 each naming the file; the same parsing rules as the supervisor (servicedir,
-policy, deps), so what the linter accepts is what pysix runs.
+policy, deps, shebang), so an ERROR is exactly what would fail at boot, and
+a WARNING what boots but may not do what was meant (an ignored file, a tool
+the image lacks, an s6-overlay v2 setting that pysix maps differently).
 """
 from __future__ import annotations
 
 import difflib
 import os
+import re
+import shutil
+import subprocess
 
 from . import deps
 from .policy import parse_restart_limit, parse_type
 from .servicedir import KNOWN_FILES, parse_signal_file, parse_uint, read_lines
 from .record import Record
 from .units.lint import PLAIN_FILES, check_plain, check_units
+from .shebang import parse as parse_shebang
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import List
+    from typing import List, Optional
 
 ERROR, WARNING = "ERROR", "WARNING"
 INT_FILES = ("notification-fd", "timeout-kill", "timeout-finish", "max-death-tally", "timeout-ready",
@@ -34,32 +40,96 @@ class Finding(Record):
         return "%s %s: %s" % (self.level, self.path, self.message)
 
 
+# Shells whose `-n` checks syntax without running anything.
+SHELLS = ("sh", "bash", "dash", "ash", "ksh", "zsh")
+# Commands v2 scripts call that pysix-install-s6-names provides.
+from .cli.install_names import NAMES as _NAMES   # noqa: E402
+PROVIDED = {n for n, _ in _NAMES}
+_TOOL = re.compile(rb"(?<![\w./-])(s6-[a-z0-9-]+|printcontenv|logutil-service|with-contenv)(?![\w-])")
+BIN_DIRS = ("usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin")
+
+
+def _on_root(name: str, root: str) -> bool:
+    """Whether the image has `name` (in its bin dirs, or on PATH when root is /)."""
+    if os.path.abspath(root) == "/":
+        return shutil.which(name) is not None or any(os.path.exists("/" + d + "/" + name) for d in BIN_DIRS)
+    return any(os.path.exists(os.path.join(root, d, name)) for d in BIN_DIRS) or (
+        not os.path.isdir(os.path.join(root, "usr")) and shutil.which(name) is not None)
+
+
+def _language(interp: str, arg: Optional[str]) -> str:
+    """The language the script is in: a shell name, `execlineb`, or ''."""
+    name = os.path.basename(interp)
+    if name in ("env", "with-contenv") and arg:
+        name = os.path.basename(arg.split()[0])
+    return name if name in SHELLS or name == "execlineb" else ""
+
+
+def _syntax(path: str, lang: str, out: List[Finding]) -> None:
+    """`sh -n` for shell scripts; execlineb's own parser for execline ones (where installed)."""
+    tool = shutil.which(lang)
+    if tool is None:
+        return
+    try:
+        if lang == "execlineb":
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            # execlineb parses the whole text before it execs the first word: make that `true`.
+            argv = [tool, "-P", "-c", "true\n" + text]
+        else:
+            argv = [tool, "-n", path]
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=10)
+    except (OSError, subprocess.TimeoutExpired, ValueError) as e:
+        out.append(Finding(WARNING, path, "cannot check the syntax with %s: %s" % (lang, e)))
+        return
+    if r.returncode != 0:
+        msg = r.stderr.decode("utf-8", "replace").strip().split("\n")[0] or "exit %d" % r.returncode
+        out.append(Finding(ERROR, path, "syntax error (%s): %s" % (
+            "execlineb" if lang == "execlineb" else "%s -n" % lang, msg)))
+
+
 def check_script(path: str, root: str, out: List[Finding]) -> None:
-    """Executable bit, shebang interpreter present (under root), CRLF line ends."""
-    if not os.access(path, os.X_OK):
-        out.append(Finding(ERROR, path, "not executable (chmod +x)"))
+    """What would keep the script from running at boot: no usable #! line, a
+    missing interpreter, CRLF line ends, a syntax error. Mode 0644 is fine:
+    pysix runs such a script through its #! line, as s6-overlay v2 made it
+    executable. Tools it calls that the image lacks are warnings."""
     try:
         with open(path, "rb") as f:
-            head = f.read(256)
+            data = f.read(1 << 20)
     except OSError as e:
         out.append(Finding(ERROR, path, "cannot read: %s" % e.strerror))
         return
+    head = data[:256]
     first = head.split(b"\n", 1)[0]
     if first.endswith(b"\r") or b"\r\n" in head:
         out.append(Finding(ERROR, path, "has CRLF line endings (the kernel looks for an interpreter ending in \\r)"))
-    if first.startswith(b"#!"):
-        words = first[2:].strip().split()
-        if not words:
-            out.append(Finding(ERROR, path, "empty #! line"))
-            return
-        interp = os.fsdecode(words[0].rstrip(b"\r"))
-        candidates = [os.path.join(root, interp.lstrip("/"))]
-        if os.path.abspath(root) == "/" or not os.path.exists(os.path.join(root, "bin")):
-            candidates.append(interp)
-        if not any(os.path.exists(c) for c in candidates):
-            out.append(Finding(ERROR, path, "interpreter %s does not exist" % interp))
-    elif not head.startswith(b"\x7fELF"):
-        out.append(Finding(WARNING, path, "no #! line: exec will fail unless it is a binary"))
+    if head.startswith(b"\x7fELF"):
+        return
+    got, why = parse_shebang(head)
+    if got is None:
+        out.append(Finding(ERROR, path, "%s: it cannot be run (not a binary either)" % why))
+        return
+    interp, arg = got
+    candidates = [os.path.join(root, interp.lstrip("/"))]
+    if os.path.abspath(root) == "/" or not os.path.exists(os.path.join(root, "bin")):
+        candidates.append(interp)
+    if not any(os.path.exists(c) for c in candidates):
+        name = os.path.basename(interp)
+        hint = (" (RUN pysix-install-s6-names)" if name in PROVIDED
+                else " (apt-get install execline)" if name == "execlineb" else "")
+        out.append(Finding(ERROR, path, "interpreter %s does not exist%s" % (interp, hint)))
+    lang = _language(interp, arg)
+    if lang:
+        _syntax(path, lang, out)
+    missing = []
+    for m in _TOOL.finditer(data):
+        name = m.group(1).decode()
+        if name not in missing and not _on_root(name, root):
+            missing.append(name)
+    for name in missing:
+        how = "RUN pysix-install-s6-names" if name in PROVIDED else "not provided by pysix: install s6 (apt-get install s6)"
+        out.append(Finding(WARNING, path, "calls %s, which the image does not have (%s)" % (name, how)))
 
 
 def check_service(sd: str, root: str, out: List[Finding], is_log: bool = False) -> None:
@@ -111,8 +181,19 @@ def check_tree(root: str) -> List[Finding]:
             if os.path.isfile(fn) and not name.startswith("."):
                 check_script(fn, root, out)
     out.extend(Finding(*f) for f in check_units(root))
+    from .overlaycompat import NO_EFFECT
+    for name, why in NO_EFFECT.items():
+        v = os.environ.get(name, "").strip()
+        if v and v != "0":
+            out.append(Finding(WARNING, "%s=%s" % (name, v), "has no effect: %s" % why))
+    if os.environ.get("S6_CMD_WAIT_FOR_SERVICES", "0").strip() not in ("", "0") and \
+            os.environ.get("S6_CMD_WAIT_FOR_SERVICES_MAXTIME") is None:
+        out.append(Finding(WARNING, "S6_CMD_WAIT_FOR_SERVICES_MAXTIME", "unset: pysix waits without a bound "
+                           "(s6-overlay v2: 5000 ms); set it to keep v2's limit"))
     sdir = os.path.join(etc, "services.d")
     if not os.path.isdir(sdir):
+        out.append(Finding(WARNING, sdir, "no such directory: no service will be started "
+                           "(fine for an image that only runs a CMD; wrong --root?)"))
         return out
     primaries = []
     for name in sorted(os.listdir(sdir)):

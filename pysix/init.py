@@ -18,7 +18,7 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import sys
 import time
 
-from . import contenv, fifodir, noexec, pid1signals, rundir, scanlock, settings, stage3
+from . import contenv, fifodir, noexec, overlaycompat, pid1signals, rundir, scanlock, settings, stage3
 from .fscopy import clear_dir, copy_file, make_dir_like
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
@@ -114,8 +114,10 @@ class Init:
             say("warning: cannot become a child subreaper: orphans of services will not be reaped here")
         self.rundir = self._make_rundir()
         # The lock before anything else: a second instance refuses and touches nothing.
-        self.scandir = rundir.real_subdir(self.rundir, "services", 0o755)
+        self.scandir = overlaycompat.scandir(self.root, self.rundir, say)   # v2's /run/s6/services
         self.lock_fd = scanlock.take(self.scandir)
+        overlaycompat.prepare(self.root, self.rundir, self.scandir, say)   # /var/run/s6/... too
+        overlaycompat.warn_no_effect(os.environ, say)
         if self.cfg["TRACE"]:
             path = os.environ.get("PYSIX_TRACE_FILE") or os.path.join(self.rundir, "trace.jsonl")
             try:
@@ -136,10 +138,6 @@ class Init:
                 os.unlink(os.path.join(self.rundir, f))
             except FileNotFoundError:
                 pass
-        self._copy_services()
-        if getattr(self, "units", None):   # container-init unit files, beside the services.d copy
-            from .units.boot import install
-            install(self.root, self.scandir, self.units["units"], self.units["dropin"], say)
         self.scanner = Scanner(self.loop, self.reaper, self.scandir, prefix=bool(self.cfg["PREFIX"]),
                                prog=PROG)
         self.scanner.on_letter = self._on_scan_letter
@@ -192,12 +190,23 @@ class Init:
     # stage 2 ---------------------------------------------------------------
     def stage2(self) -> None:
         trace("stage", stage=2, phase="begin")
+        hidden = settings.get_str("FIX_ATTRS_HIDDEN") not in (None, "", "0")
+        if not overlaycompat.fix_attrs(self.etc, self.root, hidden, say, info):
+            policy = self.cfg["BEHAVIOUR_IF_STAGE2_FAILS"]   # a stage-2 failure, as in v2
+            self.stage2_code = self.stage2_code or (1 if policy >= 1 else 0)
+            if policy >= 2:
+                self.shutdown("fix-attrs.d failed")
+                return
         scripts = _scripts(os.path.join(self.etc, "cont-init.d"))
         self._run_scripts(scripts, "cont-init", self._stage2_services, fail_policy=True)
 
     def _stage2_services(self) -> None:
         if self.stopping:
             return
+        self._copy_services()   # after cont-init, as v2: its scripts may add services
+        if getattr(self, "units", None):   # container-init unit files, beside the services.d copy
+            from .units.boot import install
+            install(self.root, self.scandir, self.units["units"], self.units["dropin"], say)
         self.scanner.start()
         if not self.cmd:
             trace("stage", stage=2, phase="end")
@@ -216,7 +225,8 @@ class Init:
         path = scripts[0]
         rest = scripts[1:]
         try:
-            pid = os.posix_spawn(path, [path], os.environ, setsigmask=(), setsigdef=_SIGDEF)
+            argv = overlaycompat.script_argv(path)   # a 0644 script runs through its #! line
+            pid = os.posix_spawn(argv[0], argv, os.environ, setsigmask=(), setsigdef=_SIGDEF)
         except OSError as e:
             say("%s: unable to run %s: %s" % (what, path, e.strerror))
             self._script_done(path, 126 if e.errno == 13 else 127, what, rest, then, fail_policy)
@@ -538,7 +548,10 @@ class Init:
     def _on_scan_letter(self, c: str) -> bool:
         """`pysix-svscanctl -t/-i/-q/-b` on the live scan dir stop the container."""
         if c in "tiqb":
-            self.shutdown("pysix-svscanctl -%s" % c)
+            # During stage 3 it is no hurry request: v2 finish scripts send -t on every
+            # death, including the TERM of the shutdown itself (s6-svscan ignores it then).
+            if not self.stopping:
+                self.shutdown("pysix-svscanctl -%s" % c)
             return True
         return False
 

@@ -1,7 +1,9 @@
 """What s6-svstat 2.11 prints for a status record, as pure functions.
 
 `human()` is the one-line form, `fields()` the `-o` form, `as_dict()` the
-`--json` object. Times are Unix nanoseconds; `now` is passed in so the
+`--json` object. s6's forms never show pysix's own state (scripts parse
+them); it has its own `-o` fields (state, reason, deaths), `policy_suffix()`
+for `--pysix`, and the JSON object. Times are Unix nanoseconds; `now` is passed in so the
 output is reproducible in tests.
 """
 from __future__ import annotations
@@ -18,7 +20,8 @@ if TYPE_CHECKING:   # typing costs a client ms to import; annotations are string
 
 # Field names in s6-svstat's table order: `-o` matches by prefix in this order.
 FIELDS = ("up", "wantedup", "normallyup", "ready", "paused", "pid", "exitcode", "signal",
-          "signum", "updownsince", "readysince", "updownfor", "readyfor")
+          "signum", "updownsince", "readysince", "updownfor", "readyfor",
+          "state", "reason", "deaths")   # the last three: pysix's, after s6's so prefixes match as in s6
 LETTER_FIELDS = {"u": "up", "w": "wantedup", "N": "normallyup", "r": "ready", "p": "pid",
                  "e": "exitcode", "s": "signal", "t": "updownfor"}
 
@@ -79,8 +82,11 @@ def human(st: Status, normally_up: bool, now: int, numeric: bool = False) -> str
     return out
 
 
-def field(name: str, st: Status, normally_up: bool, now: int) -> str:
+def field(name: str, st: Status, normally_up: bool, now: int,
+          ps: Optional[PolicyState] = None) -> str:
     down = not st.up
+    if name in ("state", "reason", "deaths"):
+        return _pysix_field(name, st, ps)
     if name == "up":
         return _b(st.up)
     if name == "wantedup":
@@ -111,8 +117,22 @@ def field(name: str, st: Status, normally_up: bool, now: int) -> str:
     raise ValueError(name)
 
 
-def fields(names: List[str], st: Status, normally_up: bool, now: int) -> str:
-    return " ".join(field(n, st, normally_up, now) for n in names)
+def fields(names: List[str], st: Status, normally_up: bool, now: int,
+           ps: Optional[PolicyState] = None) -> str:
+    return " ".join(field(n, st, normally_up, now, ps) for n in names)
+
+
+def _pysix_field(name: str, st: Status, ps: Optional[PolicyState]) -> str:
+    """pysix's state; without a state file (a real s6-supervise) it is derived from the status."""
+    if ps is None:
+        if name == "state":
+            return "finishing" if st.finishing else ("ready" if st.up and st.ready else ("up" if st.up else "down"))
+        return "-" if name == "reason" else "0"
+    if name == "state":
+        return ps.state
+    if name == "reason":   # one word, so that `-o` output still splits on spaces
+        return "_".join(ps.reason.split()) or "-"
+    return str(ps.deaths)
 
 
 def policy_suffix(ps: Optional[PolicyState]) -> str:

@@ -55,7 +55,7 @@ def wait_up(root, name):
 def test_zombie_storm_leaves_no_zombie(tmp, procs):
     root = tree(os.path.join(tmp, "r"), {
         "storm": ("i=0; while [ $i -lt 1000 ]; do (sleep 0.2 &) ; i=$((i+1)); done; "
-                  "touch ../../storm-done; exec sleep 1000", {})})
+                  "touch %s/r/run/pysix/storm-done; exec sleep 1000" % tmp, {})})
     p = start(procs, root, ["sh", "-c", "while [ ! -e %s/run/pysix/storm-done ]; do sleep 0.05; done; "
                                         "sleep 1; echo zombies=$(ps -eo stat= | grep -c '^Z'); exit 0" % root])
     out, _ = p.communicate(timeout=60)

@@ -100,7 +100,7 @@ def test_cycle_and_missing_dependency_stay_down_with_reason_rest_starts(tmp, pro
     assert "dependency cycle" in state(x)[1] and "x" in state(x)[1] and "y" in state(x)[1]
     assert state(m)[1] == "missing dependency: ghost"
     assert not read_status(y).up and not read_status(m).up
-    human = subprocess.run(["pysix-svstat", m], capture_output=True, text=True).stdout
+    human = subprocess.run(["pysix-svstat", "--pysix", m], capture_output=True, text=True).stdout
     assert "failed (missing dependency: ghost)" in human
     js = json.loads(subprocess.run(["pysix-svstat", "--json", x], capture_output=True, text=True).stdout)[0]
     assert js["state"] == "failed" and "cycle" in js["reason"]

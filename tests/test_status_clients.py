@@ -197,3 +197,37 @@ def test_svwait_counts_failures_when_supervisor_exits(tmp, procs):
     time.sleep(0.3)
     subprocess.run(["pysix-svc", "-x", sd])
     assert w.wait(5) == 1
+
+
+def _same_as_s6(sd, opts=()):
+    """pysix-svstat and s6-svstat on one live dir; retried if a second ticked between them."""
+    for _ in range(5):
+        ours = subprocess.run(["pysix-svstat", *opts, sd], capture_output=True, text=True, timeout=10)
+        theirs = subprocess.run(["s6-svstat", *opts, sd], capture_output=True, text=True, timeout=10)
+        if (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout):
+            return ours.stdout
+    assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), opts
+
+
+def _pysix_state(sd):
+    r = subprocess.run(["pysix-svstat", "-o", "state", sd], capture_output=True, text=True, timeout=10)
+    return r.stdout.strip()
+
+
+@needs_s6
+@pytest.mark.parametrize("state,run,files", [
+    ("starting", "exec sleep 1000", {"check": "#!/bin/sh\nexit 1\n"}),
+    ("done", "exit 0", {"type": "oneshot\n"}),
+    ("failed", "exit 3", {"restart_limit": "0 60\n"}),
+])
+def test_svstat_default_output_is_s6s_in_pysix_states(tmp, procs, state, run, files):
+    sd = make_sd(os.path.join(tmp, state), run, **files)
+    procs.start(["pysix-supervise", sd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: _pysix_state(sd) == state, what="state %s" % state)
+    for opts in ([], ["-n"], ["-o", ALL], ["-uwNrpest"]):
+        line = _same_as_s6(sd, opts)
+        assert ";" not in line
+    mine = subprocess.run(["pysix-svstat", "--pysix", sd], capture_output=True, text=True, timeout=10)
+    assert mine.stdout.rstrip("\n").endswith("; " + state) or ("; %s (" % state) in mine.stdout, mine.stdout
+    o = subprocess.run(["pysix-svstat", "-o", "up,state,reason,deaths", sd], capture_output=True, text=True)
+    assert o.stdout.split()[1] == state and len(o.stdout.split()) == 4

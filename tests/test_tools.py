@@ -1,6 +1,7 @@
 """The small tools: pysix-setuidgid, pysix-cron, pysix-check, pysix-run, and the trace."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -114,12 +115,12 @@ def test_check_finds_each_kind_of_problem(tmp):
     text = "\n".join(str(f) for f in check_tree(root))
     for needle in ("typo/finsh: unknown file, ignored (did you mean finish?)",
                    "badint/timeout-kill: invalid value 'soon'", "badint/down-signal: unknown signal",
-                   "noexec/run: not executable", "crlf/run: has CRLF", "nointerp/run: interpreter /no/such/shell",
+                   "crlf/run: has CRLF", "nointerp/run: interpreter /no/such/shell",
                    "dependency cycle: a -> b -> a", "lonely/dependencies: unknown service ghost",
                    "lonely/on-failure: unknown service nobody-here", "lonely/restart-limit", "lonely/type",
                    "logless/log: no run file", "more than one primary service", "stray-file: not a directory"):
         assert needle in text, needle
-    assert "ok/" not in text
+    assert "ok/" not in text and "noexec/" not in text   # 0644 is fine: init runs it (v2 did)
     r = run(["pysix-check", "--root", root])
     assert r.returncode == 1 and "errors" in r.stderr
 
@@ -260,3 +261,49 @@ def test_cron_quiet_levels(tmp, q, runs, warnings, failures):
     assert ("run failed with code 4" in r.stderr) == failures, r.stderr
     if not failures:
         assert r.stderr == ""
+
+
+def test_check_flags_what_fails_at_boot_and_nothing_v2_ran(tmp):
+    root = os.path.join(tmp, "img")
+    etc = os.path.join(root, "etc")
+    os.makedirs(os.path.join(root, "usr", "bin"))   # the image's own bin dirs decide what it has
+    write_exec(os.path.join(root, "usr", "bin", "s6-svc"), "#!/bin/sh\n")
+    scripts = {
+        "cont-init.d/10-ok": ("#!/bin/sh\ns6-svc -u /x\n", 0o644),              # 0644 + #!: v2 ran it
+        "cont-init.d/20-nohash": ("echo hi\n", 0o644),
+        "cont-init.d/30-sh": ("#!/bin/sh\nif true; then\necho\n", 0o755),
+        "cont-init.d/40-bash": ("#!/usr/bin/env bash\nx=( a b\n", 0o755),
+        "cont-finish.d/50-el": ("#!/bin/execlineb -P\nforeground { s6-echo hi\n", 0o644),
+        "cont-finish.d/60-el-ok": ("#!/bin/execlineb -S1\nforeground { s6-svscanctl -t /var/run/s6/services }\n"
+                                   "s6-log n3 /var/log/x\n", 0o644),
+    }
+    for rel, (text, mode) in scripts.items():
+        fn = os.path.join(etc, rel)
+        os.makedirs(os.path.dirname(fn), exist_ok=True)
+        with open(fn, "w") as f:
+            f.write(text)
+        os.chmod(fn, mode)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("S6_")}
+    env.update(S6_LOGGING="1")
+    r = run(["pysix-check", "--root", root], env=env)
+    lines = r.stdout.splitlines()
+    p = lambda rel: os.path.join(etc, rel)   # noqa: E731
+    assert not [x for x in lines if "10-ok" in x], lines
+    want = ["ERROR %s: no #! line: it cannot be run (not a binary either)" % p("cont-init.d/20-nohash"),
+            "WARNING %s: no such directory: no service will be started (fine for an image that only runs a CMD; "
+            "wrong --root?)" % p("services.d"),
+            "WARNING S6_LOGGING=1: has no effect: there is no catch-all logger: all output goes to the "
+            "container's stdout/stderr (use a log/ service, e.g. `logutil-service`, for files)"]
+    for w in want:
+        assert w in lines, (w, lines)
+    assert any(x.startswith("ERROR %s: syntax error (sh -n): " % p("cont-init.d/30-sh")) for x in lines), lines
+    assert any(x.startswith("ERROR %s: syntax error (bash -n): " % p("cont-init.d/40-bash")) for x in lines), lines
+    if shutil.which("execlineb"):
+        assert "ERROR %s: syntax error (execlineb): execlineb: fatal: unmatched {" % p("cont-finish.d/50-el") in lines
+        assert not [x for x in lines if "60-el-ok" in x and x.startswith("ERROR")], lines
+    assert ("WARNING %s: calls s6-svscanctl, which the image does not have (RUN pysix-install-s6-names)"
+            % p("cont-finish.d/60-el-ok")) in lines
+    assert ("WARNING %s: calls s6-log, which the image does not have (not provided by pysix: install s6 "
+            "(apt-get install s6))" % p("cont-finish.d/60-el-ok")) in lines
+    assert not [x for x in lines if "calls s6-echo" in x and "50-el" not in x], lines
+    assert r.returncode == 1

@@ -81,7 +81,7 @@ def lines_of(marks, n):
 
 def svstat(root, name):
     sd = os.path.join(root, "run", "pysix", "services", name)
-    return subprocess.run(["pysix-svstat", sd], capture_output=True, text=True, timeout=10).stdout
+    return subprocess.run(["pysix-svstat", "--pysix", sd], capture_output=True, text=True, timeout=10).stdout
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root (PID namespace, User=)")

@@ -1,9 +1,12 @@
-"""pysix-svstat [-uwNrpest] [-o fields] [-n] [--json] SD...: s6-svstat 2.11, and more.
+"""pysix-svstat [-uwNrpest] [-o fields] [-n] [--pysix] [--json] SD...: s6-svstat 2.11, and more.
 
-With one SD the output is s6-svstat's, byte for byte. Beyond s6: several
-SDs (each line prefixed with `SD: `), pysix's own state appended where it
-says more than s6's (waiting, failed, done, restart deaths), and `--json`:
-a JSON array with one object per SD given, every field decoded.
+With one SD and s6's options the output is s6-svstat's, byte for byte, in
+every state (scripts parse it). Beyond s6: several SDs (each line prefixed
+with `SD: `); `-o` fields `state`, `reason` (one word, `-` if none) and
+`deaths` for pysix's own state (starting, waiting, failed, done, restart
+deaths); `--pysix`, which appends that state to the one-line form where it
+says more than s6's; and `--json`: a JSON array with one object per SD
+given, every field decoded.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional
 
-USAGE = "usage: pysix-svstat [ -uwNrpest ] [ -o up,wantedup,normallyup,ready,paused,pid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor ] [ -n ] [ --json ] servicedir..."
+USAGE = "usage: pysix-svstat [ -uwNrpest ] [ -o up,wantedup,normallyup,ready,paused,pid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor,state,reason,deaths ] [ -n ] [ --pysix ] [ --json ] servicedir..."
 
 
 def _usage(msg: str) -> int:
@@ -29,11 +32,11 @@ def _usage(msg: str) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt(args, "uwNrpesto:n", ["json"])
+        opts, rest = getopt(args, "uwNrpesto:n", ["json", "pysix"])
     except UsageError as e:
         return _usage(e.msg)
     names: List[str] = []
-    numeric = as_json = False
+    numeric = as_json = with_state = False
     for o, v in opts:
         if o == "-o":
             for part in v.split(","):
@@ -47,6 +50,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             numeric = True
         elif o == "--json":
             as_json = True
+        elif o == "--pysix":
+            with_state = True
         else:
             names.append(LETTER_FIELDS[o[1]])
     if not rest:
@@ -95,9 +100,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             rc = max(rc, 1)
             continue
         if names:
-            line = svstatfmt.fields(names, st, normally_up, now)
+            line = svstatfmt.fields(names, st, normally_up, now, ps)
         else:
-            line = svstatfmt.human(st, normally_up, now, numeric) + svstatfmt.policy_suffix(ps)
+            line = svstatfmt.human(st, normally_up, now, numeric)
+            if with_state:
+                line += svstatfmt.policy_suffix(ps)
         sys.stdout.write(prefix + line + "\n")
     if as_json:
         import json
