@@ -55,9 +55,10 @@ class RunInit(Init):
             except OSError:
                 pass
 
-    def stage1(self) -> None:
-        super().stage1()
-        # Subscribed before any supervisor starts: no death can be missed.
+    def _copy_services(self) -> None:
+        super()._copy_services()
+        # The live dirs exist now (copied after cont-init, as v2), and no
+        # supervisor has started yet: subscribed here, no death can be missed.
         for name in self.meta:
             try:
                 rfd, path = fifodir.subscribe(os.path.join(self.scandir, name, "event"))

@@ -341,6 +341,96 @@ Example:
   pysix-svscanctl -t /run/pysix/services
 """
 
+HELP["pysix-install-s6-names"] = """\
+usage: pysix-install-s6-names [ DIR ]
+
+Give an image the s6 and s6-overlay v2 tool names (s6-svc, s6-svscanctl,
+s6-svwait, s6-setuidgid, s6-envuidgid, s6-svstat, s6-svok, printcontenv,
+with-contenv, logutil-service) as symlinks in DIR (default /usr/bin) to
+pysix's commands. A name already in DIR or on PATH (the real s6) is never
+replaced.
+
+Options:
+  --help      this text
+  --version   the version
+
+Exit codes: 0 done; 100 bad usage; 111 a link could not be made.
+
+Example:
+  RUN pysix-install-s6-names    # in a Dockerfile, once pysix is installed
+"""
+
+HELP["pysix-envuidgid"] = """\
+usage: pysix-envuidgid [ -i | -D UID:GID[:GIDS] ] [ -n ] ACCOUNT PROG...
+
+As s6-envuidgid: set UID, GID and GIDLIST for ACCOUNT from the system's
+passwd and group files, then exec PROG (which may drop privileges with
+pysix-setuidgid -U).
+
+Options:
+  -i          an unknown account is not an error
+  -D U:G:GS   the values used for an unknown account
+  -n          ACCOUNT is a group only
+  --help, --version
+
+Exit codes: PROG's; 1 unknown account; 100 bad usage; 126/127 PROG cannot be run.
+
+Example:
+  pysix-envuidgid nobody pysix-setuidgid -U my-daemon
+"""
+
+HELP["pysix-printcontenv"] = """\
+usage: pysix-printcontenv NAME
+
+As s6-overlay v2's printcontenv: print the saved container environment
+variable NAME.
+
+Options:
+  --help, --version
+
+Exit codes: 0 printed; 1 NAME is not set; 100 bad usage.
+
+Example:
+  pysix-printcontenv HOME
+"""
+
+HELP["pysix-logutil-service"] = """\
+usage: pysix-logutil-service [ -f FIFO ] DIR
+
+As s6-overlay v2's logutil-service, for a log/run script: run pysix-log as
+nobody writing into DIR (created and given to nobody if needed), with the
+directives of $S6_LOGGING_SCRIPT (n, s, T, t).
+
+Options:
+  --help, --version
+
+Exit codes: pysix-log's; 100 bad usage; 111 DIR unusable.
+
+Example:
+  exec logutil-service /var/log/nginx    # in services.d/nginx/log/run
+"""
+
+HELP["pysix-unit-exec"] = """\
+usage: pysix-unit-exec --spec FILE | --service-dir DIR -- PROG [ ARGS... ]
+
+The exec context of a converted unit file (or of a service dir with user,
+group or working-directory files): environment and environment files,
+supplementary groups, gid, uid from the container's /etc/passwd and
+/etc/group, working directory, ExecStartPre commands, then ExecStart.
+pysix's supervisor runs it; people rarely need to.
+
+Options:
+  --spec FILE         the unit.json pysix-init wrote beside run
+  --service-dir DIR   read user, group, working-directory from DIR
+  --help, --version
+
+Exit codes: the command's; 100 bad usage or spec; 111 ids or directory
+could not be set.
+
+Example:
+  pysix-unit-exec --spec unit.json
+"""
+
 HELP["pysix-halt"] = """\
 usage: pysix-halt [ CODE ]
 
