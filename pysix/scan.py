@@ -157,8 +157,9 @@ class Scanner:
         # Everything a supervisor runs is imported here, once, so forked
         # supervisors share it; objects that exist now are shared with every
         # forked supervisor: keep the collector from touching (copying) them.
-        from .supervise import run_supervisor
+        from .supervise import run_supervisor, spawn
         self.run_supervisor = run_supervisor
+        self.spawner = spawn
         gc.collect()
         gc.freeze()
         self.scan()
@@ -338,6 +339,7 @@ class Scanner:
         ~110 pages per fork when the bookkeeping was done in between, ~20 now).
         """
         plans = [self._plan(svc, log) for svc, log in jobs]
+        self.spawner.ENV = dict(os.environb)   # what services get: see supervise/spawn.py
         pids: List[object] = []
         for plan in plans:
             try:
