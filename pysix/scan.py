@@ -404,7 +404,7 @@ class Scanner:
             # is for pysix-init (an ordered stop), not for each supervisor
             # (SIGINT makes one interrupt its service and leave at once).
             os.setpgid(0, 0)
-            self.loop.close()
+            self.loop.leave()   # its fds go with the closerange below
             for sig in _BLOCK | {signal.SIGALRM, signal.SIGABRT, signal.SIGUSR1, signal.SIGUSR2,
                                  signal.SIGPWR, signal.SIGWINCH, signal.SIGIO}:
                 signal.signal(sig, signal.SIG_DFL)
