@@ -160,6 +160,7 @@ class Scanner:
         from .supervise import run_supervisor, spawn
         self.run_supervisor = run_supervisor
         self.spawner = spawn
+        identity.boot_id()      # read and cached once here, not in every supervisor
         gc.collect()
         gc.freeze()
         self.scan()
