@@ -562,8 +562,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             # All of the run on that interpreter: pysix's commands (found first on PATH, next to
             # it) and the runner, so that every figure is of one interpreter.
             rest = list(sys.argv[1:] if argv is None else argv)
-            i = next(k for k, a in enumerate(rest) if a == "--python" or a.startswith("--python="))
-            del rest[i:i + (1 if "=" in rest[i] else 2)]
+            # (An abbreviated --pyth stays: on that interpreter it asks for no re-execution.)
+            i = next((k for k, a in enumerate(rest) if a == "--python" or a.startswith("--python=")), None)
+            if i is not None:
+                del rest[i:i + (1 if "=" in rest[i] else 2)]
             sys.stdout.flush()
             os.execv(py, [py, os.path.abspath(__file__)] + rest)
     only = [m for m in args.only.split(",") if m]
