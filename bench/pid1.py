@@ -180,6 +180,8 @@ def term(init: Init) -> Dict[str, float]:
             time.sleep(0.001)
         if not os.path.exists(out + ".ready"):
             raise RuntimeError("the child never started")
+        time.sleep(0.05)   # PID 1 has done its start-up: its memory as it idles
+        pss = procs.pss_kib([pid1])
         t0 = time.time()
         os.kill(pid1, signal.SIGTERM)
         if not procs.wait_exit(p, 30):
@@ -188,7 +190,7 @@ def term(init: Init) -> Dict[str, float]:
         got = float(open(out).read()) if os.path.exists(out) else float("nan")
     finally:
         _kill(p)
-    return {"term_to_child_ms": (got - t0) * 1000, "term_to_exit_ms": (t_exit - t0) * 1000}
+    return {"term_to_child_ms": (got - t0) * 1000, "term_to_exit_ms": (t_exit - t0) * 1000, "pss_kib": pss}
 
 
 def _kill(p: subprocess.Popen) -> None:

@@ -69,6 +69,20 @@ def descendants(root: int, kids: Optional[Dict[int, List[int]]] = None) -> List[
     return out
 
 
+def pss_kib(pids: Iterable[int]) -> int:
+    """Sum of `Pss:` in /proc/PID/smaps_rollup over pids."""
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def alive(pid: int) -> bool:
     """Running (a zombie counts as gone)."""
     try:

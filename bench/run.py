@@ -34,29 +34,17 @@ os.environ["PYTHONPATH"] = ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
 # An installed package has its bytecode cached; let pysix's commands cache theirs too.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
+import explain  # noqa: E402
 import pid1  # noqa: E402
 import procs  # noqa: E402
 import skel  # noqa: E402
 import targets  # noqa: E402
 from systems import TREES, System, wait_until  # noqa: E402
 
-METRICS = ("boot", "restart", "stop", "memory", "idle", "control", "pid1", "pid1stop", "depsboot", "unitsboot",
-           "logging")
+METRICS = ("boot", "restart", "stop", "memory", "explain", "idle", "control", "pid1", "pid1stop", "depsboot",
+           "unitsboot", "logging")
 QUICK_SKIPS = ("restart",    # slow whatever N is: every peer waits 1 s before respawning a young service
                "unitsboot")  # six pysix-init boots, pysix only: kept out of the smoke run
-
-
-def pss_kib(pids: List[int]) -> int:
-    total = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/smaps_rollup" % p) as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
 
 
 def cswitch_cpu(pids: List[int]):
@@ -190,7 +178,7 @@ class Bench:
             def one(s: System) -> None:
                 self.boot_up(s, n)
                 time.sleep(0.2 if self.quick else 0.5)
-                self.record("PSS N=%d" % n, s.name, pss_kib(s.supervision_pids()), "KiB")
+                self.record("PSS N=%d" % n, s.name, procs.pss_kib(s.supervision_pids()), "KiB")
             self.each("PSS N=%d" % n, one)
         lo, hi = sizes[-2], sizes[-1]   # the cost of each service past the first lo
         for name, vals in self.results.get("PSS N=%d" % hi, {}).items():
@@ -198,6 +186,60 @@ class Bench:
                 base = statistics.median(self.results["PSS N=%d" % lo][name])
                 self.record("PSS per extra service (N=%d..%d)" % (lo, hi), name,
                             (statistics.median(vals) - base) / (hi - lo), "KiB")
+
+    def explain(self) -> None:
+        """Per process, what boot and stop-all cost at N (see explain.py): CPU (schedstat) and
+        minor faults of the root and of each supervisor after the boot, private pages of a
+        supervisor by mapping, and the whole tree's CPU and faults during the stop (wait4)."""
+        n = 5 if self.quick else 50
+        pre = "explain N=%d: " % n
+
+        def one(s: System) -> None:
+            self.boot_up(s, n)
+            time.sleep(0.2 if self.quick else 0.5)
+            root = s.proc.pid
+            services = s.service_pids()
+            sups = [p for p in s.supervision_pids() if p != root]
+            cpu = sorted(explain.cpu_ns(p) / 1e6 for p in sups)
+            flt = sorted(explain.minflt(p) for p in sups)
+            self.record(pre + "boot CPU, root (schedstat)", s.name, explain.cpu_ns(root) / 1e6, "ms")
+            self.record(pre + "boot minor faults, root", s.name, explain.minflt(root), "faults")
+            if sups:    # supervisord has none: one process for the whole tree
+                self.record(pre + "boot CPU per supervisor (schedstat, median)", s.name, _median(cpu), "ms")
+                self.record(pre + "boot minor faults per supervisor (median)", s.name, _median(flt), "faults")
+                pss, uss = zip(*(explain.pss_uss(p) for p in sups))
+                self.record(pre + "PSS per supervisor (median)", s.name, _median(pss), "KiB")
+                self.record(pre + "private per supervisor (median)", s.name, _median(uss), "KiB")
+                by = [explain.private_by_mapping(p) for p in sups]
+                for cat in explain.CATEGORIES:
+                    self.record(pre + "private per supervisor: %s (median)" % cat, s.name,
+                                _median([b[cat] for b in by]), "KiB")
+            self.record(pre + "boot CPU per service, root + supervisors", s.name,
+                        (explain.cpu_ns(root) + sum(explain.cpu_ns(p) for p in sups)) / 1e6 / n, "ms")
+            self.record(pre + "private, root", s.name, explain.pss_uss(root)[1], "KiB")
+            # The stop: the tree's processes are gone at the end, so what wait4() reports for
+            # them (each with all it reaped) less what they had used before the signal.
+            tree = [root] + sups + services
+            cpu0, flt0 = explain.snapshot(tree)
+            fd = procs.pidfd(root)
+            try:
+                s.stop()
+                if not procs.wait_gone(root, 60, fd):
+                    raise RuntimeError("the root did not exit within 60 s")
+            finally:
+                if fd >= 0:
+                    os.close(fd)
+            if not wait_until(lambda: not any(procs.alive(p) for p in tree), 30):
+                raise RuntimeError("root exited, supervisors or services still alive 30 s later")
+            cpu1, flt1, reaped = explain.reap_rusage()
+            if root not in reaped:
+                raise RuntimeError("the root was not reaped here")
+            s.proc.returncode = 0   # reaped above: Popen must not wait for it again
+            self.record(pre + "stop CPU per service, whole tree (wait4)", s.name,
+                        (cpu1 * 1e9 - cpu0) / 1e6 / n, "ms")
+            self.record(pre + "stop minor faults per service, whole tree (wait4)", s.name,
+                        (flt1 - flt0) / n, "faults")
+        self.each("explain", one)
 
     def idle(self) -> None:
         n, window = (5, 1.0) if self.quick else (50, 10.0)
@@ -227,6 +269,9 @@ class Bench:
             if c != 0:
                 raise RuntimeError("%s exited %d: %s" % (" ".join(s.status(0)), c, e.strip()[-300:]))
             self.record("status query (own CLI)", s.name, ms, "ms")
+            if s.name == "pysix":   # the floor of any Python command: this interpreter doing nothing
+                c, e, ms = procs.run_timed([sys.executable, "-c", "pass"], 30)
+                self.record("interpreter start-up (python -c pass)", "python", ms, "ms")
         self.each("control", one)
 
     # PID 1 ------------------------------------------------------------------------
@@ -257,6 +302,7 @@ class Bench:
                     t = pid1.term(init)
                     self.record("PID 1: SIGTERM until child got it", init.name, t["term_to_child_ms"], "ms")
                     self.record("PID 1: SIGTERM until PID 1 exited", init.name, t["term_to_exit_ms"], "ms")
+                    self.record("PID 1: PSS of PID 1 with one child", init.name, t["pss_kib"], "KiB")
                 self.guarded("PID 1 storm", init.name, storm)
                 self.guarded("PID 1 SIGTERM", init.name, term)
                 procs.kill(procs.under(init.work))
@@ -486,6 +532,10 @@ class Bench:
         }
 
 
+def _median(vals) -> float:
+    return statistics.median(vals) if vals else float("nan")
+
+
 def _f(v: float) -> str:
     if v != v:
         return "nan"
@@ -501,7 +551,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--systems", default=None,
                     help="comma-separated subset of pysix,s6,runit,supervisord,tini,dumb-init (default: all found)")
     ap.add_argument("--workdir", default=None, help="where work dirs go (default: /dev/shm, a tmpfs)")
+    ap.add_argument("--python", default=None,
+                    help="the interpreter pysix runs on (default: the one running this); the run re-executes on it")
     args = ap.parse_args(argv)
+    if args.python:
+        py = shutil.which(args.python) or args.python
+        if not os.access(py, os.X_OK):
+            ap.error("--python: not an executable: %s" % args.python)
+        if os.path.realpath(py) != os.path.realpath(sys.executable):
+            # All of the run on that interpreter: pysix's commands (found first on PATH, next to
+            # it) and the runner, so that every figure is of one interpreter.
+            rest = list(sys.argv[1:] if argv is None else argv)
+            # (An abbreviated --pyth stays: on that interpreter it asks for no re-execution.)
+            i = next((k for k, a in enumerate(rest) if a == "--python" or a.startswith("--python=")), None)
+            if i is not None:
+                del rest[i:i + (1 if "=" in rest[i] else 2)]
+            sys.stdout.flush()
+            os.execv(py, [py, os.path.abspath(__file__)] + rest)
     only = [m for m in args.only.split(",") if m]
     quick_skipped = [m for m in QUICK_SKIPS if args.quick and args.only == ap.get_default("only")]
     only = [m for m in only if m not in quick_skipped]
@@ -517,6 +583,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for m in quick_skipped:
         b.skipped[m] = "slow; not part of --quick unless named in --only"
     t_start = time.monotonic()
+    load0 = _loadavg()
     # SIGTERM/SIGINT to the runner: clean up as on any error.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
@@ -535,11 +602,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     data = b.as_json()
     data["workdir_fs"] = fs
     data["leftover_processes"] = left
+    data["python"] = {"executable": sys.executable, "version": sys.version.split()[0]}
+    data["loadavg"] = {"before": load0, "after": _loadavg()}
     with open(args.json, "w") as f:   # first, so a closed stdout cannot lose it
         json.dump(data, f, indent=1)
     print("# pysix benchmarks (%s, %d repeat%s, work dirs on %s [%s], %.0f s)" % (
         "quick" if args.quick else "full", b.repeats, "" if b.repeats == 1 else "s",
         base or tempfile.gettempdir(), fs, time.monotonic() - t_start))
+    print("\ninterpreter: %s (%s)" % (data["python"]["version"], data["python"]["executable"]))
+    print("load average before / after: %s / %s (%d CPUs)" % (
+        data["loadavg"]["before"], data["loadavg"]["after"], os.cpu_count() or 0))
     print("\nmeasured: %s" % ", ".join(s.name for s in b.systems))
     for name, why in b.skipped.items():
         print("skipped: %s (%s)" % (name, why))
@@ -551,6 +623,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("\n" + targets.table(data["targets"]))
     print("\nJSON written to %s" % args.json)
     return 1 if left else 0
+
+
+def _loadavg() -> str:
+    """The 1-minute load average: how shared the machine was (the figures are noisier the more)."""
+    try:
+        return "%.2f" % os.getloadavg()[0]
+    except OSError:
+        return "?"
 
 
 def _fstype(path: str) -> str:

@@ -37,6 +37,7 @@ def check(results: Results) -> List[dict]:
         a, b = _med(results, metric, "pysix"), _med(results, metric, peer)
         return a / b if a is not None and b else None
 
+    add("boot N=1 <= 12 ms", _med(results, "boot N=1", "pysix"), 12.0, unit="ms")
     for n in (50, 200):
         add("boot N=%d <= 1.0x s6" % n, ratio("boot N=%d" % n), 1.0, unit="x s6")
     add("restart after SIGKILL <= 10 ms", _med(results, "restart after SIGKILL", "pysix"), 10.0, unit="ms")
@@ -44,9 +45,13 @@ def check(results: Results) -> List[dict]:
         add("stop-all N=%d <= 1.0x s6" % n, ratio("stop-all N=%d" % n), 1.0, unit="x s6")
     add("PSS N=50 <= supervisord's", _med(results, "PSS N=50", "pysix"),
         _med(results, "PSS N=50", "supervisord"), unit="KiB")
+    add("PSS per extra service <= 600 KiB", _med(results, "PSS per extra service", "pysix"), 600.0, unit="KiB")
     add("idle: 0 context switches", _max(results, "idle context switches", "pysix"), 0.0, unit="switches")
     add("control down+up <= 2x s6", ratio("control down+up"), 2.0, unit="x s6")
     add("status query <= 15 ms", _med(results, "status query", "pysix"), 15.0, unit="ms")
+    bare = _med(results, "interpreter start-up", "python")
+    add("status query <= python -c pass + 1 ms", _med(results, "status query", "pysix"),
+        None if bare is None else bare + 1.0, unit="ms")
     add("PID 1: no zombie leaked", _max(results, "PID 1: zombies leaked", "pysix"), 0.0, unit="zombies")
     code = _med(results, "PID 1: exit code when child exits 42", "pysix")
     rows.append({"target": "PID 1: exit code 42 propagated", "pysix": code, "limit": 42, "unit": "code",

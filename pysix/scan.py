@@ -157,8 +157,10 @@ class Scanner:
         # Everything a supervisor runs is imported here, once, so forked
         # supervisors share it; objects that exist now are shared with every
         # forked supervisor: keep the collector from touching (copying) them.
-        from .supervise import run_supervisor
+        from .supervise import run_supervisor, spawn
         self.run_supervisor = run_supervisor
+        self.spawner = spawn
+        identity.boot_id()      # read and cached once here, not in every supervisor
         gc.collect()
         gc.freeze()
         self.scan()
@@ -338,6 +340,7 @@ class Scanner:
         ~110 pages per fork when the bookkeeping was done in between, ~20 now).
         """
         plans = [self._plan(svc, log) for svc, log in jobs]
+        self.spawner.ENV = dict(os.environb)   # what services get: see supervise/spawn.py
         pids: List[object] = []
         for plan in plans:
             try:
@@ -402,7 +405,7 @@ class Scanner:
             # is for pysix-init (an ordered stop), not for each supervisor
             # (SIGINT makes one interrupt its service and leave at once).
             os.setpgid(0, 0)
-            self.loop.close()
+            self.loop.leave()   # its fds go with the closerange below
             for sig in _BLOCK | {signal.SIGALRM, signal.SIGABRT, signal.SIGUSR1, signal.SIGUSR2,
                                  signal.SIGPWR, signal.SIGWINCH, signal.SIGIO}:
                 signal.signal(sig, signal.SIG_DFL)

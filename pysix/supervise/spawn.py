@@ -14,7 +14,14 @@ from ..shebang import interpreter_argv
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import List
+    from typing import Dict, List, Optional
+
+
+# The services' environment. The scanner sets it, a dict of bytes, just before
+# it forks (scan._fork_all), so every supervisor shares one copy; os.environ
+# converted at each spawn (a str object per key and value) costs each
+# supervisor its own pages. None: os.environ (pysix-supervise on its own).
+ENV: Optional[Dict[bytes, bytes]] = None
 
 
 class SpawnError(OSError):
@@ -25,7 +32,7 @@ def spawn(path: str, args: List[str], **kw) -> int:
     """posix_spawn `path` with argv [basename] + args; SpawnError saying why not."""
     argv = [os.path.basename(path)] + args
     try:
-        return os.posix_spawn(path, argv, os.environ, **kw)
+        return os.posix_spawn(path, argv, os.environ if ENV is None else ENV, **kw)
     except OSError as e:
         if e.errno not in (errno.EACCES, errno.ENOEXEC):
             raise SpawnError(e.errno, "%s: %s" % (path, e.strerror)) from None
@@ -35,6 +42,6 @@ def spawn(path: str, args: List[str], **kw) -> int:
         what = "not executable" if first.errno == errno.EACCES else first.strerror
         raise SpawnError(first.errno, "%s: %s (%s)" % (path, what, why)) from None
     try:
-        return os.posix_spawn(via[0], via, os.environ, **kw)
+        return os.posix_spawn(via[0], via, os.environ if ENV is None else ENV, **kw)
     except OSError as e:
         raise SpawnError(e.errno, "%s: its interpreter %s: %s" % (path, via[0], e.strerror)) from None
