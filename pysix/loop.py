@@ -72,13 +72,19 @@ class Loop:
 
     def _update(self, fd: int, registered: bool) -> None:
         mask = (select.EPOLLIN if fd in self._readers else 0) | (select.EPOLLOUT if fd in self._writers else 0)
+        if mask and not registered:
+            try:
+                self._ep.register(fd, mask)   # EPERM (a file, /dev/null) is the caller's to hear
+            except OSError:
+                self._readers.pop(fd, None)
+                self._writers.pop(fd, None)
+                raise
+            return
         try:
-            if not mask:
-                self._ep.unregister(fd)
-            elif registered:
+            if mask:
                 self._ep.modify(fd, mask)
             else:
-                self._ep.register(fd, mask)
+                self._ep.unregister(fd)
         except (OSError, ValueError):
             pass
 
