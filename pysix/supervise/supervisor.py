@@ -826,7 +826,10 @@ def run_supervisor(sd: str, name: Optional[str] = None, prog: str = "pysix-super
         try:
             loop.run()
         except Exception as e:  # a bug must not leave the service unsupervised
-            sup.warn("internal error, carrying on: %r" % (e,))
+            if isinstance(e, OSError) and e.errno in (errno.EMFILE, errno.ENFILE):
+                sup.warn("out of file descriptors (%s): carrying on" % e.strerror)
+            else:
+                sup.warn("internal error, carrying on: %r" % (e,))
 
 
 def _fatal(prog: str, name: str, msg: str) -> None:
