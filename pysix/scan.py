@@ -41,6 +41,7 @@ from .stoporder import OrderedStop
 from .atomic import write_atomic
 from .sendsig import kill as _kill, pidfd_kill
 from .supervise import identity
+from .sockets.handoff import close_except, scanner_listeners
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -66,7 +67,7 @@ MODE_QUIT = (True, signal.SIGTERM, signal.SIGTERM)            # q
 class Service:
     __slots__ = ("name", "key", "active", "logged", "pipe_r", "pipe_w", "pid", "log_pid",
                  "started", "log_started", "timer", "log_timer", "err_r", "err_w", "out", "err", "foreign",
-                 "evsub")
+                 "evsub", "listen")
 
     def __init__(self, name: str, key: Tuple[int, int]) -> None:
         self.name = name
@@ -84,6 +85,7 @@ class Service:
         self.evsub: Optional[Tuple[int, str]] = None   # prefixed: our subscription to event/
         # pidfds of supervisors left by a previous scanner, waited for: {log?: fd}
         self.foreign: Dict[bool, int] = {}
+        self.listen: List[int] = []     # listeners held for the service's life (sockets/)
 
 
 class Scanner:
@@ -265,6 +267,7 @@ class Scanner:
         svc = Service(name, key)
         path = os.path.join(self.scandir, name)
         svc.logged = os.path.isdir(path + "/log")
+        svc.listen = scanner_listeners(path, self.warn)
         if svc.logged or self.prefix:
             try:
                 old = _live_log_pipe(path) if svc.logged else None
@@ -386,8 +389,8 @@ class Scanner:
         self.loop.add_reader(fd, gone)
         return True
 
-    def _plan(self, svc: Service, log: bool) -> Tuple[str, str, int, int, int]:
-        """(path, name, stdin, stdout, stderr) of the supervisor to fork."""
+    def _plan(self, svc: Service, log: bool) -> tuple:
+        """(path, name, stdin, stdout, stderr, listeners) of the supervisor to fork."""
         name = svc.name + "/log" if log else svc.name
         if log:
             fds = (svc.pipe_r, 1, 2)
@@ -395,9 +398,9 @@ class Scanner:
             fds = (0, svc.pipe_w, (svc.err_w if svc.err_w >= 0 else 2))
         else:
             fds = (0, 1, 2)
-        return (os.path.join(self.scandir, name), name) + fds
+        return (os.path.join(self.scandir, name), name) + fds + (() if log else tuple(svc.listen),)
 
-    def _child(self, path: str, name: str, fd0: int, fd1: int, fd2: int) -> None:
+    def _child(self, path: str, name: str, fd0: int, fd1: int, fd2: int, listen=()) -> None:
         """In the forked child: become the supervisor of `path`; never returns."""
         code = 111
         try:
@@ -412,7 +415,7 @@ class Scanner:
             for src, dst in ((fd0, 0), (fd1, 1), (fd2, 2)):
                 if src != dst:
                     os.dup2(src, dst)
-            os.closerange(3, 1 << 20)
+            close_except(listen)    # the service's listeners are inherited (sockets/handoff.py)
             try:
                 fd = os.open("/proc/self/comm", os.O_WRONLY)
                 os.write(fd, ("sv:" + name).encode("utf-8", "replace")[:15])
@@ -484,6 +487,9 @@ class Scanner:
             if t is not None:
                 t.cancel()
         self._close_pipe(svc)
+        for fd in svc.listen:
+            os.close(fd)
+        svc.listen = []
         self.services.pop(svc.key, None)
 
     def _close_pipe(self, svc: Service) -> None:

@@ -42,6 +42,8 @@ from ..status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, TALL
                       unpack_tally)
 from . import identity
 from .policy import Policy
+from ..killmode import Group
+from ..sockets.activation import Activation
 from .spawn import SpawnError, spawn
 from .machine import (DOWN, EV_ADOPT_FINISH, EV_ADOPT_RUN, EV_DEADLINE, EV_DOWN, EV_EXIT,
                       EV_FINISH_DONE, EV_ONCE, EV_QUIT, EV_RUN_DIED, EV_SIGNAL, EV_SPAWN_LATER,
@@ -214,7 +216,8 @@ class Supervisor:
             os.close(os.open("supervise/death_tally", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666))
         except OSError as e:
             self.warn("unable to truncate supervise/death_tally: %s" % e.strerror)
-        self.core.want_up = not os.path.lexists("down")
+        self.activation, self.group = Activation(self), Group(self)   # socket, kill-mode
+        self.core.want_up = self.activation.initial_want_up(not os.path.lexists("down"))
         self.core.down_signal = self._down_signal()
         self.loop.add_reader(self.ctl_r, self._on_control)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT):
@@ -418,9 +421,10 @@ class Supervisor:
         if self._dir_gone():
             self.feed(EV_EXIT)
             return
-        if not self.policy.may_start():
+        if not self.policy.may_start() or not self.activation.may_start():
             self.feed(EV_VETO)
             return
+        self.group.end()    # what the previous run left is gone before the next one starts
         notif, why = read_uint(".", "notification-fd", None)
         if why:
             self.warn(why + "; readiness notification disabled")
@@ -440,7 +444,8 @@ class Supervisor:
             # `user`, `group`, `working-directory`: run goes through pysix-unit-exec
             wrap = exec_wrapper(".")
             prog, args = ("./run", [self.name]) if wrap is None else (wrap[0], wrap[1:] + ["./run", self.name])
-            pid = spawn(prog, args, file_actions=actions, setsid=True,
+            prog, args, listen = self.activation.argv(prog, args, notif)   # socket: fds 3.., LISTEN_PID
+            pid = spawn(prog, args, file_actions=actions + listen, setsid=True,
                         setsigdef=_SIGDEF, setsigmask=())
         except SpawnError as e:
             for fd in {rfd, wfd, actions[0][1] if actions else -1}:
@@ -457,6 +462,7 @@ class Supervisor:
             self.feed(EV_SPAWN_LATER, delay)
             return
         self.spawn_error = ""
+        self.group.started(pid)
         st = identity.proc_stat(pid)
         self._record("run", pid, st[3] if st else 0)
         for fd in {wfd, actions[0][1] if actions else -1}:
@@ -590,6 +596,7 @@ class Supervisor:
         self.ready = False
         self.stamp = time.time_ns()
         self._close_notification()
+        self.group.died()
         self._record_death()
         trace("service", name=self.name, event="down", code=split_wait(self.wstat)[0], signal=self.wstat & 0x7F)
         self.core.hold = self.policy.at_death()
@@ -728,6 +735,7 @@ class Supervisor:
     def _stop_waiting(self) -> None:
         """A down request ends waiting for dependencies."""
         self.policy.stop_waiting()
+        self.activation.stop_waiting()
 
     def _timeout_kill(self) -> float:
         tk, why = read_uint(".", "timeout-kill", 0)
@@ -779,6 +787,7 @@ class Supervisor:
 
     # exiting -----------------------------------------------------------------
     def finish_exit(self) -> None:
+        self.group.leave()
         self.event(b"x")
         self.on_exit()
 

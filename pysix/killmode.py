@@ -1,0 +1,160 @@
+"""A service's processes die together: the `kill-mode` file and its two groups.
+
+`control-group` (the default): with a writable cgroup v2 hierarchy each run
+goes into its own cgroup (cgroup.py); otherwise its session (run is started
+with setsid, so its sid and process group are its pid). When run dies -- by
+itself, after `svc -d`, or in the final stop -- whatever it left in that
+group is ended: cgroup.kill, else SIGTERM now and SIGKILL after
+`timeout-kill` (1 s if unset) or before the next start, whichever is first.
+`process`: s6's behaviour, only run is signalled; leftovers live on.
+
+The group's path is written to `supervise/pysix-cgroup` for pysix-svstat.
+"""
+from __future__ import annotations
+
+import os
+import _signal as signal
+
+from . import cgroup
+from .sendsig import kill
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
+    from typing import List, Optional
+    from .supervise.supervisor import Supervisor
+
+FILE = "kill-mode"
+MODES = ("control-group", "process")
+CGROUP_FILE = "supervise/pysix-cgroup"
+DEFAULT_GRACE = 1.0
+SETTLE = 0.5                # seconds a start waits for KILLed leftovers to vanish
+
+
+def parse_mode(data: Optional[bytes]) -> tuple:
+    """(mode, warning or None); a missing file is the default."""
+    if data is None:
+        return "control-group", None
+    word = data.decode("ascii", "replace").strip()
+    if word in MODES:
+        return word, None
+    if word == "mixed":      # systemd's: the main process first, then the rest -- what we do anyway
+        return "control-group", None
+    if word == "none":
+        return "process", None
+    return "control-group", "kill-mode: %r is not control-group or process; using control-group" % word[:60]
+
+
+def session_members(sid: int) -> List[int]:
+    """Live processes of session `sid` (from /proc: field 6 of stat)."""
+    out: List[int] = []
+    me = os.getpid()
+    try:
+        if os.readlink("/proc/self") != str(me):
+            return out      # a /proc of another pid namespace: its numbers are not ours
+        names = os.listdir("/proc")
+    except OSError:
+        return out
+    for n in names:
+        if not n.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % n, "rb") as f:
+                rest = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(n)
+        if len(rest) > 4 and rest[0] != b"Z" and int(rest[4]) == sid and pid != me:
+            out.append(pid)
+    return out
+
+
+class Group:
+    def __init__(self, sup: Supervisor) -> None:
+        from .servicedir import read_file
+        self.sup = sup
+        data, why = read_file(".", FILE, 64)
+        self.mode, bad = parse_mode(data)
+        if why or bad:
+            sup.warn(why or bad)
+        self.cg: Optional[str] = None
+        self.sid = 0            # session of the last run, in session mode
+        self.timer = None
+        self.pending = False    # leftovers were sent SIGTERM, not yet SIGKILL
+        if self.mode == "control-group":
+            b = cgroup.base()
+            if b is not None:
+                self.cg = cgroup.service_path(b, os.getcwd(), sup.name)
+                try:
+                    cgroup.make(self.cg)
+                except OSError as e:
+                    sup.warn("cannot create cgroup %s (%s): using the session" % (self.cg, e.strerror))
+                    self.cg = None
+        try:
+            if self.cg:
+                with open(CGROUP_FILE, "w") as f:
+                    f.write(self.cg + "\n")
+            elif os.path.lexists(CGROUP_FILE):
+                os.unlink(CGROUP_FILE)
+        except OSError:
+            pass
+
+    def started(self, pid: int) -> None:
+        """Right after posix_spawn returned (run has exec'd, not yet forked)."""
+        if self.mode != "control-group":
+            return
+        self.sid = pid if not os.path.lexists("nosetsid") else 0
+        if self.cg:
+            try:
+                cgroup.enter(self.cg, pid)
+            except OSError as e:
+                self.sup.warn("cannot move run into %s (%s): its leftovers are ended by session" % (
+                    self.cg, e.strerror))
+
+    def _leftovers(self) -> List[int]:
+        if self.cg:
+            return cgroup.procs(self.cg)
+        return session_members(self.sid) if self.sid else []
+
+    def died(self) -> None:
+        """run is gone: end the rest of its group."""
+        if self.mode != "control-group":
+            return
+        if self.cg and cgroup.kill_all(self.cg):
+            self.pending = True     # the next start waits until the group is empty
+            return
+        left = self._leftovers()
+        group = bool(self.sid) and kill(-self.sid, signal.SIGTERM)
+        if group:
+            kill(-self.sid, signal.SIGCONT)
+        for pid in left:
+            kill(pid, signal.SIGTERM)
+            kill(pid, signal.SIGCONT)
+        self.pending = bool(left) or group
+        if self.pending and self.timer is None:
+            from .servicedir import read_uint
+            ms, _ = read_uint(".", "timeout-kill", 0)
+            self.timer = self.sup.loop.call_later(ms / 1000.0 if ms else DEFAULT_GRACE, self.end)
+
+    def end(self) -> None:
+        """SIGKILL what is left; before a new start and when the supervisor leaves."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.pending or self.sup.pid:
+            return
+        self.pending = False
+        if self.cg:
+            if not cgroup.kill_all(self.cg):
+                for pid in cgroup.procs(self.cg):
+                    kill(pid, signal.SIGKILL)
+            cgroup.wait_empty(self.cg, SETTLE)
+            return
+        if self.sid:
+            kill(-self.sid, signal.SIGKILL)
+            for pid in session_members(self.sid):
+                kill(pid, signal.SIGKILL)
+
+    def leave(self) -> None:
+        self.end()
+        if self.cg and not cgroup.procs(self.cg):
+            cgroup.remove(self.cg)

@@ -1,0 +1,317 @@
+"""Socket activation: the `socket` file, native and proxy modes over TCP and Unix sockets."""
+import os
+import signal
+import socket
+import stat
+import sys
+import threading
+import time
+
+from helpers import make_sd, pid_alive, read_status, write_exec
+from helpers import wait_for as _wait_for
+
+from pysix.sockets.spec import Listen, parse, parse_address, render
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NATIVE = os.path.join(HERE, "sockhelp", "native_echo.py")
+BACKEND = os.path.join(HERE, "sockhelp", "backend_echo.py")
+PY = sys.executable
+
+
+def wait_for(pred, timeout=30.0, **kw):
+    """Generous: the test machines are shared and often loaded."""
+    return _wait_for(pred, timeout=timeout, **kw)
+
+
+def free_port(family=socket.AF_INET, host="127.0.0.1"):
+    s = socket.socket(family)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def up_pid(sd):
+    st = read_status(sd)
+    return st.pid if st is not None and st.up else 0
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        p.wait(20)
+
+
+def talk(addr, payload=b"hello", family=socket.AF_INET, timeout=10.0):
+    """Connect, read the header line (native) or nothing, send, read the echo."""
+    s = socket.socket(family)
+    s.settimeout(timeout)
+    s.connect(addr)
+    return s
+
+
+def read_line(s):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf.decode()
+
+
+def echo(s, payload):
+    s.sendall(payload)
+    got = b""
+    while len(got) < len(payload):
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    return got
+
+
+# the file -----------------------------------------------------------------------
+
+def test_addresses():
+    assert parse_address("8080")[0] == Listen("inet", "0.0.0.0", 8080)
+    assert parse_address("127.0.0.1:80")[0] == Listen("inet", "127.0.0.1", 80)
+    assert parse_address("[::1]:8080")[0] == Listen("inet6", "::1", 8080)
+    assert parse_address("/run/app.sock")[0] == Listen("unix", path="/run/app.sock")
+    for bad in ("", "0", "70000", "host:", "[::1]8080", "::1:80", "a:b", "/" + "x" * 120):
+        a, why = parse_address(bad)
+        assert a is None and why, bad
+
+
+def test_parse_and_render_round_trip():
+    text = ("# web\nlisten 0.0.0.0:8080\nlisten /run/a#b.sock\nmode proxy\nproxy-target 127.0.0.1:18080 # inner\n"
+            "socket-user 0\nsocket-group 0\nsocket-mode 0660\nactivate at-boot\n")
+    spec, errs = parse(text)
+    assert errs == []
+    assert [a.path or a.port for a in spec.listens] == [8080, "/run/a#b.sock"]
+    assert spec.mode == "proxy" and spec.target == Listen("inet", "127.0.0.1", 18080)
+    assert spec.sock_mode == 0o660 and spec.activate == "at-boot"
+    again, errs = parse(render(spec))
+    assert errs == [] and render(again) == render(spec)
+
+
+def test_bad_files_say_which_line():
+    assert parse("")[0] is None and parse("")[1] == ["no listen line"]
+    spec, errs = parse("listen 80\nmode magic\n")
+    assert spec is None and errs == ["line 2: mode must be native or proxy, not 'magic'"]
+    spec, errs = parse("listen 80\nmode proxy\n")
+    assert spec is None and errs == ["mode proxy needs a proxy-target line"]
+    spec, errs = parse("listen 80\nfrobnicate 1\nsocket-mode 99\n")
+    assert spec is not None and errs == ["line 2: unknown setting 'frobnicate'",
+                                         "line 3: socket-mode must be octal like 0660, not '99'"]
+
+
+# native ---------------------------------------------------------------------------
+
+def native_sd(path, listen, *extra, run=None):
+    return make_sd(path, run or "exec %s %s" % (PY, NATIVE),
+                   socket="listen %s\n%s" % (listen, "".join(x + "\n" for x in extra)))
+
+
+def test_native_tcp_on_connect(tmp, procs):
+    port = free_port()
+    scan = os.path.join(tmp, "scan")
+    sd = native_sd(os.path.join(scan, "web"), "127.0.0.1:%d" % port)
+    p = procs.start(["pysix-svscan", scan])
+    wait_for(lambda: os.path.exists(os.path.join(sd, "supervise", "pysix-state")) and
+             b"waiting" in open(os.path.join(sd, "supervise", "pysix-state"), "rb").read(), what="waiting")
+    time.sleep(0.3)
+    assert not up_pid(sd)       # nothing started before a connection
+    s = talk(("127.0.0.1", port))
+    head = read_line(s)
+    pid = up_pid(sd)
+    assert head == "pid=%d listen_pid=%d fds=1 names=web\n" % (pid, pid)
+    assert echo(s, b"x" * 100000) == b"x" * 100000
+    s.close()
+    # After a crash the same socket is handed again (the next connection starts it).
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: up_pid(sd) != pid, what="down")
+    s = talk(("127.0.0.1", port))
+    head = read_line(s)
+    assert head.startswith("pid=%d " % wait_for(lambda: up_pid(sd))) and up_pid(sd) != pid
+    s.close()
+    stop(p)
+    assert not pid_alive(pid)
+
+
+def test_native_unix_socket_mode_and_stale_file(tmp, procs):
+    path = os.path.join(tmp, "app.sock")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)        # a socket file left by a previous boot is replaced
+    stale.close()
+    scan = os.path.join(tmp, "scan")
+    sd = native_sd(os.path.join(scan, "app"), path, "socket-mode 0600", "name api")
+    p = procs.start(["pysix-svscan", scan])
+    wait_for(lambda: os.path.exists(os.path.join(sd, "supervise", "status")), what="supervisor")
+    wait_for(lambda: os.stat(path).st_ino and stat.S_IMODE(os.stat(path).st_mode) == 0o600, what="mode 0600")
+    s = talk(path, family=socket.AF_UNIX)
+    head = read_line(s)
+    pid = up_pid(sd)
+    assert head == "pid=%d listen_pid=%d fds=1 names=api\n" % (pid, pid)
+    assert echo(s, b"unix") == b"unix"
+    s.close()
+    stop(p)
+
+
+def test_listen_pid_through_an_exec_chain(tmp, procs):
+    port = free_port()
+    scan = os.path.join(tmp, "scan")
+    # run -> sh -> env -> python: LISTEN_PID must name the last one.
+    sd = native_sd(os.path.join(scan, "chain"), "127.0.0.1:%d" % port, "activate at-boot",
+                   run="exec /bin/sh -c 'exec env %s %s'" % (PY, NATIVE))
+    p = procs.start(["pysix-svscan", scan])
+    pid = wait_for(lambda: up_pid(sd), what="up at boot")
+    s = talk(("127.0.0.1", port))
+    head = read_line(s)
+    assert head == "pid=%d listen_pid=%d fds=1 names=chain\n" % (pid, pid)
+    s.close()
+    stop(p)
+
+
+def test_backlog_held_across_restarts(tmp, procs):
+    """Connections while the service is SIGKILLed again and again wait; none is refused."""
+    port = free_port()
+    scan = os.path.join(tmp, "scan")
+    sd = native_sd(os.path.join(scan, "web"), "127.0.0.1:%d" % port, "activate at-boot")
+    p = procs.start(["pysix-svscan", scan])
+    wait_for(lambda: up_pid(sd), what="up")
+    pids, refused = set(), 0
+    for i in range(120):
+        if i % 20 == 10:
+            pid = up_pid(sd)
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+        try:
+            s = talk(("127.0.0.1", port), timeout=10)
+        except ConnectionRefusedError:
+            refused += 1
+            continue
+        head = read_line(s)
+        assert head.startswith("pid="), head
+        pids.add(head.split()[0])
+        assert echo(s, b"%d" % i) == b"%d" % i
+        s.close()
+    assert refused == 0
+    assert len(pids) >= 5       # it really was restarted in between
+    stop(p)
+
+
+def test_bad_socket_file_is_one_line_and_the_service_still_runs(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    sd = make_sd(os.path.join(scan, "web"), "exec sleep 1000", socket="listen nowhere\n")
+    p = procs.start(["pysix-svscan", scan], stderr=open(os.path.join(tmp, "err"), "wb"))
+    pid = wait_for(lambda: up_pid(sd), what="up")
+    time.sleep(0.2)
+    err = open(os.path.join(tmp, "err")).read()
+    assert "web/socket: line 1: bad address 'nowhere'" in err
+    stop(p)
+    assert not pid_alive(pid)
+
+
+# proxy ------------------------------------------------------------------------------
+
+def proxy_tree(tmp, public, target, backend_addr=None, delay=None, extra=""):
+    scan = os.path.join(tmp, "scan")
+    args = "%s %s %s" % (PY, BACKEND, backend_addr or target)
+    if delay:
+        args += " %g" % delay
+    sd = make_sd(os.path.join(scan, "app"), "exec " + args,
+                 socket="listen %s\nmode proxy\nproxy-target %s\n%s" % (public, target, extra))
+    return scan, sd
+
+
+def test_proxy_tcp_starts_the_service_on_first_connection(tmp, procs):
+    pub, back = free_port(), free_port()
+    scan, sd = proxy_tree(tmp, "127.0.0.1:%d" % pub, "127.0.0.1:%d" % back, delay=0.3)
+    p = procs.start(["pysix-svscan", scan])
+    proxy_sd = os.path.join(scan, "app.proxy")
+    wait_for(lambda: up_pid(proxy_sd), what="proxy up")
+    time.sleep(0.3)
+    assert not up_pid(sd)           # deferred
+    t0 = time.monotonic()
+    s = talk(("127.0.0.1", pub))
+    assert echo(s, b"first") == b"first"
+    print("first connection through a deferred start: %.0f ms" % ((time.monotonic() - t0) * 1000))
+    assert up_pid(sd)
+    big = os.urandom(3 << 20)
+    assert echo(s, big) == big
+    s.shutdown(socket.SHUT_WR)       # half-close: the echo side still finishes, then EOF
+    assert s.recv(10) == b""
+    s.close()
+    stop(p)
+
+
+def test_proxy_unix_to_unix(tmp, procs):
+    pub, back = os.path.join(tmp, "pub.sock"), os.path.join(tmp, "back.sock")
+    scan, sd = proxy_tree(tmp, pub, back)
+    p = procs.start(["pysix-svscan", scan])
+    wait_for(lambda: os.path.exists(pub), what="public socket")
+    s = talk(pub, family=socket.AF_UNIX)
+    assert echo(s, b"over unix" * 1000) == b"over unix" * 1000
+    s.close()
+    stop(p)
+
+
+def test_proxy_closes_the_client_when_the_target_never_accepts(tmp, procs):
+    pub = free_port()
+    scan = os.path.join(tmp, "scan")
+    make_sd(os.path.join(scan, "app"), "exec sleep 1000",
+            socket="listen 127.0.0.1:%d\nmode proxy\nproxy-target 127.0.0.1:%d\nproxy-timeout 0.5\n" % (pub, free_port()))
+    p = procs.start(["pysix-svscan", scan])
+    wait_for(lambda: up_pid(os.path.join(scan, "app.proxy")), what="proxy up")
+    s = talk(("127.0.0.1", pub))
+    t0 = time.monotonic()
+    assert s.recv(10) == b""        # closed, not hung
+    assert time.monotonic() - t0 < 5
+    s.close()
+    stop(p)
+
+
+def test_proxy_100_concurrent_with_a_backend_restart(tmp, procs):
+    pub, back = free_port(), free_port()
+    scan, sd = proxy_tree(tmp, "127.0.0.1:%d" % pub, "127.0.0.1:%d" % back)
+    p = procs.start(["pysix-svscan", scan])
+    proxy_sd = os.path.join(scan, "app.proxy")
+    proxy_pid = wait_for(lambda: up_pid(proxy_sd), what="proxy up")
+    results = {}
+
+    def client(i, rounds, restart_at=None):
+        ok = 0
+        for r in range(rounds):
+            try:
+                s = talk(("127.0.0.1", pub), timeout=15)
+                payload = b"%d-%d-" % (i, r) * 500
+                if echo(s, payload) == payload:
+                    ok += 1
+                s.close()
+            except OSError:
+                pass
+            time.sleep(0.01)
+        results[i] = ok
+
+    # All 100 connected at once, then the backend is killed under them: each
+    # open connection ends (no hang), and the next ones wait for the restart.
+    socks = [talk(("127.0.0.1", pub), timeout=15) for _ in range(100)]
+    for i, s in enumerate(socks):
+        assert echo(s, b"%d" % i) == b"%d" % i
+    first = up_pid(sd)
+    os.kill(first, signal.SIGKILL)
+    for s in socks:
+        assert s.recv(10) == b""     # reset or EOF, promptly
+        s.close()
+    threads = [threading.Thread(target=client, args=(i, 5)) for i in range(100)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    os.kill(wait_for(lambda: up_pid(sd), what="restarted"), signal.SIGKILL)   # again, mid-traffic
+    for t in threads:
+        t.join(60)
+    assert sum(results.values()) >= 100 * 5 - 100   # at most the connection open at the kill fails
+    assert all(results[i] >= 4 for i in range(100))
+    assert up_pid(proxy_sd) == proxy_pid             # the proxy never restarted
+    stop(p)
