@@ -98,14 +98,24 @@ class Group:
         except OSError:
             pass
 
+    def prelude(self) -> List[str]:
+        """Shell words run's own process runs before exec (execshim): enter the cgroup
+        before it can fork; moving it after posix_spawn returned lost children
+        forked at once on a loaded machine."""
+        if self.mode != "control-group" or not self.cg:
+            return []
+        import shlex
+        return ["echo $$ >%s 2>/dev/null" % shlex.quote(os.path.join(self.cg, "cgroup.procs"))]
+
     def started(self, pid: int) -> None:
-        """Right after posix_spawn returned (run has exec'd, not yet forked)."""
+        """Right after posix_spawn returned: a backstop for a missing /bin/sh."""
         if self.mode != "control-group":
             return
         self.sid = pid if not os.path.lexists("nosetsid") else 0
         if self.cg:
             try:
-                cgroup.enter(self.cg, pid)
+                if pid not in cgroup.procs(self.cg):
+                    cgroup.enter(self.cg, pid)
             except OSError as e:
                 self.sup.warn("cannot move run into %s (%s): its leftovers are ended by session" % (
                     self.cg, e.strerror))
@@ -158,3 +168,17 @@ class Group:
         self.end()
         if self.cg and not cgroup.procs(self.cg):
             cgroup.remove(self.cg)
+
+
+def status_fields(sd: str) -> dict:
+    """For pysix-svstat --json: the kill mode, the service's cgroup and its memory.current."""
+    from .servicedir import read_file
+    data, _ = read_file(sd, FILE, 64)
+    cg = None
+    try:
+        with open(os.path.join(sd, CGROUP_FILE)) as f:
+            cg = f.read().strip() or None
+    except OSError:
+        pass
+    return {"kill_mode": parse_mode(data)[0], "cgroup": cg,
+            "memory_current": cgroup.memory_current(cg) if cg else None}

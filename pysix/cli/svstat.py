@@ -92,6 +92,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             pass
         if as_json:
             objs.append(svstatfmt.as_dict(sd, st, running, normally_up, now, ps if running else None))
+            from ..killmode import status_fields
+            objs[-1].update(status_fields(sd))
             if not running:
                 rc = max(rc, 1)
             continue

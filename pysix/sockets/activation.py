@@ -25,7 +25,6 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional, Tuple
     from ..supervise.supervisor import Supervisor
 
-SHELL = "/bin/sh"
 LISTEN_FDS_START = 3
 
 
@@ -86,25 +85,22 @@ class Activation:
             self.sup.policy.waiting_for = ""
 
     # what to spawn -----------------------------------------------------------------
-    def argv(self, path: str, args: List[str], notif: Optional[int]) -> Tuple[str, List[str], list]:
-        """(path, args, file actions) for spawn(): the listeners dup2'd to 3.. and the shim."""
+    def argv(self, path: str, args: List[str], notif: Optional[int], prelude: List[str]) -> Tuple[str, List[str], list]:
+        """(path, args, file actions) for spawn(): the listeners dup2'd to 3.., through the exec shim."""
+        from ..execshim import wrap
         if not self.fds or self.spec is None or self.spec.mode != "native":
+            path, args = wrap(path, args, prelude)
             return path, args, []
+        import shlex
         n = len(self.fds)
         if notif is not None and LISTEN_FDS_START <= notif < LISTEN_FDS_START + n:
             self.sup.warn("notification-fd %d is also a listener's fd (3..%d): the listener wins"
                           % (notif, LISTEN_FDS_START + n - 1))
         actions = [(os.POSIX_SPAWN_DUP2, fd, LISTEN_FDS_START + i) for i, fd in enumerate(self.fds)]
-        target = [path] + args
-        if not os.access(path, os.X_OK):   # 0644 or noexec: through its #! interpreter
-            from ..shebang import interpreter_argv
-            via, _ = interpreter_argv(path, args)
-            if via is not None:
-                target = via
-        import shlex
-        script = "LISTEN_FDS=%d LISTEN_FDNAMES=%s LISTEN_PID=$$; export LISTEN_FDS LISTEN_FDNAMES LISTEN_PID; exec \"$@\"" % (
-            n, shlex.quote(self.names))
-        return SHELL, ["-c", script, os.path.basename(path)] + target, actions
+        env = ["LISTEN_FDS=%d LISTEN_FDNAMES=%s LISTEN_PID=$$" % (n, shlex.quote(self.names)),
+               "export LISTEN_FDS LISTEN_FDNAMES LISTEN_PID"]
+        path, args = wrap(path, args, prelude + env)
+        return path, args, actions
 
 
 def handoff_fd(sock) -> int:

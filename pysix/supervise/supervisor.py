@@ -444,7 +444,7 @@ class Supervisor:
             # `user`, `group`, `working-directory`: run goes through pysix-unit-exec
             wrap = exec_wrapper(".")
             prog, args = ("./run", [self.name]) if wrap is None else (wrap[0], wrap[1:] + ["./run", self.name])
-            prog, args, listen = self.activation.argv(prog, args, notif)   # socket: fds 3.., LISTEN_PID
+            prog, args, listen = self.activation.argv(prog, args, notif, self.group.prelude())   # fds 3.., LISTEN_PID, cgroup
             pid = spawn(prog, args, file_actions=actions + listen, setsid=True,
                         setsigdef=_SIGDEF, setsigmask=())
         except SpawnError as e:

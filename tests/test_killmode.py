@@ -1,0 +1,115 @@
+"""kill-mode: what run leaves behind dies with it (cgroup v2, else the session); `process` keeps s6's way."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from helpers import make_sd, pid_alive, read_status
+from helpers import wait_for as _wait_for
+
+from pysix.killmode import parse_mode
+
+
+def wait_for(pred, timeout=30.0, **kw):
+    return _wait_for(pred, timeout=timeout, **kw)
+
+
+def up_pid(sd):
+    st = read_status(sd)
+    return st.pid if st is not None and st.up else 0
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        p.wait(20)
+
+
+def child_of(sd, n=1):
+    fn = os.path.join(sd, "child%d" % n)
+    wait_for(lambda: os.path.exists(fn) and open(fn).read().strip(), what=fn)
+    return int(open(fn).read())
+
+
+# Two leftovers: one in run's session, one that left it with setsid.
+RUN = "sleep 1000 & echo $! > child1; setsid sleep 1000 & echo $! > child2; exec sleep 1000"
+
+
+def test_parse_mode():
+    assert parse_mode(None) == ("control-group", None)
+    assert parse_mode(b"process\n") == ("process", None)
+    mode, why = parse_mode(b"cgroups")
+    assert mode == "control-group" and "kill-mode: 'cgroups'" in why
+
+
+def test_session_mode_ends_leftovers_at_death_and_down(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    sd = make_sd(os.path.join(scan, "web"), RUN)
+    env = dict(os.environ, PYSIX_CGROUP_ROOT="/nonexistent")   # session mode wherever this runs
+    p = procs.start(["pysix-svscan", scan], env=env)
+    pid = wait_for(lambda: up_pid(sd), what="up")
+    c1, c2 = child_of(sd, 1), child_of(sd, 2)
+    procs.track(c1, c2)
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(c1), what="session leftover ended")
+    assert pid_alive(c2)        # left the session: only a cgroup catches it
+    os.kill(c2, signal.SIGKILL)
+    # svc -d: the same through the down signal.
+    for f in ("child1", "child2"):
+        os.unlink(os.path.join(sd, f))
+    wait_for(lambda: up_pid(sd) and up_pid(sd) != pid, what="restarted")
+    c1 = child_of(sd, 1)
+    procs.track(c1, child_of(sd, 2))
+    subprocess.run(["pysix-svc", "-d", sd], check=True, timeout=20)
+    wait_for(lambda: not pid_alive(c1), what="leftover ended by svc -d")
+    assert not os.path.exists(os.path.join(sd, "supervise", "pysix-cgroup"))
+    stop(p)
+
+
+def test_process_mode_leaves_them(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    sd = make_sd(os.path.join(scan, "web"), RUN, kill_mode="process\n")
+    p = procs.start(["pysix-svscan", scan])
+    pid = wait_for(lambda: up_pid(sd), what="up")
+    c1 = child_of(sd, 1)
+    procs.track(c1, child_of(sd, 2))
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: up_pid(sd) and up_pid(sd) != pid, what="restarted")
+    assert pid_alive(c1)
+    stop(p)
+
+
+def _cgroup2_in_a_mount_namespace():
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    r = subprocess.run(["unshare", "--mount", "sh", "-c", "mount -t cgroup2 none /sys/fs/cgroup"],
+                       capture_output=True, timeout=20)
+    return r.returncode == 0
+
+
+@pytest.mark.skipif(not _cgroup2_in_a_mount_namespace(), reason="needs root and a mountable cgroup2")
+def test_cgroup_mode_ends_everything_even_what_left_the_session(tmp, procs):
+    scan = os.path.join(tmp, "scan")
+    sd = make_sd(os.path.join(scan, "web"), RUN)
+    # A private mount namespace where /sys/fs/cgroup is a real cgroup2 hierarchy.
+    p = procs.start(["unshare", "--mount", "sh", "-c",
+                     "mount -t cgroup2 none /sys/fs/cgroup && exec pysix-svscan \"$0\"", scan])
+    pid = wait_for(lambda: up_pid(sd), what="up")
+    c1, c2 = child_of(sd, 1), child_of(sd, 2)
+    procs.track(c1, c2)
+    cg = open(os.path.join(sd, "supervise", "pysix-cgroup")).read().strip()
+    assert cg.startswith("/sys/fs/cgroup/pysix-") and cg.endswith("/web")
+    js = json.loads(subprocess.run(["pysix-svstat", "--json", sd], capture_output=True, text=True,
+                                   timeout=20).stdout)[0]
+    assert js["kill_mode"] == "control-group" and js["cgroup"] == cg and "memory_current" in js
+    with open("/proc/%d/cgroup" % c2) as f:
+        assert f.read().strip().endswith(cg[len("/sys/fs/cgroup"):])
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(c1) and not pid_alive(c2), what="the whole cgroup ended")
+    new = wait_for(lambda: up_pid(sd) != pid and up_pid(sd), what="restarted")
+    procs.track(child_of(sd, 1), child_of(sd, 2))
+    stop(p)
+    assert not pid_alive(new)
