@@ -8,7 +8,6 @@ is derived from the scan dir, so two trees on one host never share groups.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 
@@ -52,6 +51,7 @@ def base() -> Optional[str]:
 
 
 def service_path(cg_base: str, service_dir: str, name: str) -> str:
+    import hashlib      # only where a cgroup is used: its import costs ms
     tree = hashlib.sha1(os.path.dirname(os.path.realpath(service_dir)).encode("utf-8", "surrogateescape")).hexdigest()[:10]
     return os.path.join(cg_base, "pysix-" + tree, name.replace("/", "."))
 

@@ -31,6 +31,7 @@ KNOWN_FILES = frozenset({
     # the settings unit files have (pysix.units.lint checks them)
     "restart", "restart-delay", "exit-container-on-failure", "user", "group",
     "working-directory", "conditions", "unit.json",
+    "socket", "kill-mode", "pysix-generated",   # sockets/, killmode.py
 })
 
 DEFAULT_TIMEOUT_FINISH = 5000
