@@ -204,15 +204,14 @@ def main() -> int:
         request(ports["pub"])
         request(ports["pub_copy"])       # both backends up
         request(ports["nat"])
-        for _ in range(repeats):
-            rec("connections/s", "direct", conns_per_s(ports["back"], secs))
-            rec("connections/s", "proxy (splice)", conns_per_s(ports["pub"], secs))
-            rec("connections/s", "proxy (copy)", conns_per_s(ports["pub_copy"], secs))
-            rec("connections/s", "native socket", conns_per_s(ports["nat"], secs))
-            rec("MB/s", "direct", mb_per_s(ports["back"], mb))
-            rec("MB/s", "proxy (splice)", mb_per_s(ports["pub"], mb))
-            rec("MB/s", "proxy (copy)", mb_per_s(ports["pub_copy"], mb))
-            rec("MB/s", "native socket", mb_per_s(ports["nat"], mb))
+        paths = (("direct", ports["back"]), ("proxy (splice)", ports["pub"]),
+                 ("proxy (copy)", ports["pub_copy"]), ("native socket", ports["nat"]))
+        for r in range(repeats):
+            order = paths[r % len(paths):] + paths[:r % len(paths)]   # interleaved, rotated: load drifts
+            for name, port in order:
+                rec("connections/s", name, conns_per_s(port, secs))
+            for name, port in order:
+                rec("MB/s", name, mb_per_s(port, mb))
             rec("request latency, service up (ms)", "direct", warm_latency(ports["back"]))
             rec("request latency, service up (ms)", "proxy (splice)", warm_latency(ports["pub"]))
             rec("first-connection latency, deferred (ms)", "proxy (splice)", first_latency(ports["pub"], sds["app"]))
