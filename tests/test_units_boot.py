@@ -167,7 +167,7 @@ def test_validate_errors_and_strict_units(tmp, procs):
     r = subprocess.run(args, capture_output=True, text=True, timeout=20)
     assert r.returncode == 0   # warnings only
     assert "ok.service:3: [Service] Fancy=: unknown directive, ignored" in r.stderr
-    assert "web.socket: socket units are not supported yet" in r.stderr
+    assert "web.socket: [Socket] Service=web.service: no such unit or service dir: socket unit ignored" in r.stderr
     r = subprocess.run(args + ["--strict-units"], capture_output=True, text=True, timeout=20)
     assert r.returncode == 1
     # --strict-units at boot: refuses to start anything

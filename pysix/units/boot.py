@@ -68,6 +68,9 @@ def install(root: str, scandir: str, units_dir: Optional[str], dropin_dir: Optio
                 say("error: %s: cannot write its service dir: %s" % (u.path, e.strerror))
                 continue
             trace("unit", unit=name, service=u.service, path=u.path)
+        if us.sockets:
+            from ..sockets.unit import install_sockets
+            install_sockets(us, scandir, say)
     apply_conditions(root, scandir, env, say)
     return us
 

@@ -19,6 +19,8 @@ behaves like any other (pysix-svc, pysix-svstat, the s6 tools, logging):
 | TimeoutStartSec= | `timeout-ready` (ms) |
 | ExitContainerOnFailure= | `exit-container-on-failure` |
 | Condition*= | `conditions` (evaluated at boot: unmet -> `down`) |
+| KillMode= | `kill-mode` |
+| a `.socket` unit for it | `socket` (pysix/sockets/unit.py) |
 """
 from __future__ import annotations
 
@@ -104,6 +106,8 @@ def service_files(u: Unit, helper: List[str], known: Collection[str] = (),
     for name, value in (("user", u.user), ("group", u.group), ("working-directory", u.working_directory)):
         if value:
             put(name, value + "\n")
+    if u.kill_mode:
+        put("kill-mode", u.kill_mode + "\n")
     if u.conditions:
         put("conditions", "".join(c.text() + "\n" for c in u.conditions))
     return files

@@ -30,6 +30,7 @@ class UnitSet:
         self.warnings: List[str] = []
         self.errors: List[str] = []
         self.overrides: List[Tuple[str, str, str]] = []
+        self.sockets: Dict[str, tuple] = {}    # web.socket -> (service dir name, SocketSpec)
 
     def ok(self, strict: bool = False) -> bool:
         return not self.errors and not (strict and self.warnings)
@@ -56,12 +57,10 @@ def _files(d: Optional[str], out: UnitSet) -> Dict[str, str]:
             continue
         if name.endswith(".service") and "@" in name:
             out.warnings.append("%s: template units (NAME@.service) are not supported, ignored" % path)
-        elif name.endswith(".service"):
+        elif name.endswith((".service", ".socket")):   # .socket: pysix/sockets/unit.py
             found[name] = path
-        elif name.endswith(".socket"):
-            out.warnings.append("%s: socket units are not supported yet (a later issue): ignored" % path)
         else:
-            out.warnings.append("%s: not a .service unit, ignored" % path)
+            out.warnings.append("%s: not a .service or .socket unit, ignored" % path)
     return found
 
 
@@ -78,6 +77,8 @@ def load(units_dir: Optional[str], dropin_dir: Optional[str] = None,
                 log("drop-in override: %s replaces %s with %s" % (name, paths[name], path))
             trace("unit_overridden", unit=name, core=paths[name], dropin=path)
         paths[name] = path
+    sockets = {n: p for n, p in paths.items() if n.endswith(".socket")}
+    paths = {n: p for n, p in paths.items() if n not in sockets}
     candidates: Dict[str, Unit] = {}
     for name, path in sorted(paths.items()):
         try:
@@ -92,6 +93,9 @@ def load(units_dir: Optional[str], dropin_dir: Optional[str] = None,
         if not errors:
             candidates[name] = unit
     _check_refs(candidates, set(paths), set(extra), out)
+    if sockets:
+        from ..sockets.unit import attach
+        attach(out, sockets, set(extra))
     return out
 
 

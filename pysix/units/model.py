@@ -52,6 +52,7 @@ class Unit(Record):
     requires: List[str]
     on_failure: List[str]
     conditions: List[Condition]
+    kill_mode: str             # KillMode=: the `kill-mode` file (pysix/killmode.py), "" = default
 
     def runs(self) -> str:
         cmds = [c.display() for c in self.exec_start]
@@ -229,8 +230,21 @@ def interpret(p: Parsed, name: str, env: Mapping[str, str]) -> Tuple[Unit, List[
     unit = Unit(name, service_name(name), p.path, p.get("Unit", "Description") or "", utype, remain,
                 pre, start, environment, env_files, user, group, wd, restart, restart_sec, start_limit,
                 span("TimeoutStartSec"), span("TimeoutStopSec"), kill_signal, pid_file,
-                boolean("ExitContainerOnFailure"), names("After"), names("Requires"), on_failure, conds)
+                boolean("ExitContainerOnFailure"), names("After"), names("Requires"), on_failure, conds,
+                kill_mode(p, warn))
     return unit, warnings, errors
+
+
+def kill_mode(p: Parsed, warn) -> str:
+    """KillMode=control-group|mixed|process|none -> the kill-mode file's word."""
+    v = p.get("Service", "KillMode")
+    if v is None:
+        return ""
+    from ..killmode import parse_mode
+    mode, bad = parse_mode(v.encode())
+    if bad:
+        warn("Service", "KillMode", "%r is not control-group, mixed, process or none; control-group" % v)
+    return mode
 
 
 def describe(u: Unit) -> str:

@@ -38,7 +38,7 @@ for _d, _many in (("Type", False), ("RemainAfterExit", False), ("ExecStartPre", 
                   ("Restart", False), ("RestartSec", False), ("StartLimitBurst", False),
                   ("StartLimitIntervalSec", False), ("TimeoutStartSec", False),
                   ("TimeoutStopSec", False), ("KillSignal", False), ("PIDFile", False),
-                  ("ExitContainerOnFailure", False)):
+                  ("ExitContainerOnFailure", False), ("KillMode", False)):
     DIRECTIVES[("Service", _d)] = _many
 SECTIONS = ("Unit", "Service", "Install")
 IGNORED_SECTIONS = ("Install",)
@@ -102,7 +102,7 @@ def parse(text: str, path: str, directives: Optional[Dict[Tuple[str, str], bool]
                 continue
             section = line[1:-1]
             skip = section in IGNORED_SECTIONS or section.startswith("X-")
-            if section not in SECTIONS and not skip:
+            if section not in (SECTIONS if directives is None else {s for s, _ in known}) and not skip:
                 warnings.append("%s:%d: [%s]: unknown section, ignored" % (path, no, section))
                 skip = True
             continue

@@ -46,6 +46,9 @@ def validate(root: str, units_dir: Optional[str], dropin_dir: Optional[str], str
     """(summary lines for stdout, problem lines for stderr, exit code)."""
     us, logged = check(root, units_dir, dropin_dir, env)
     out = [describe(u) for _, u in sorted(us.units.items())]
+    if us.sockets:
+        from ..sockets.unit import describe as describe_socket
+        out += [describe_socket(n, s, spec) for n, (s, spec) in sorted(us.sockets.items())]
     err = logged + ["warning: " + w for w in us.warnings] + ["error: " + e for e in us.errors]
     err.append("%d units, %d errors, %d warnings" % (len(us.units), len(us.errors), len(us.warnings)))
     return out, err, 0 if us.ok(strict) else 1
