@@ -162,6 +162,11 @@ def check_service(sd: str, root: str, out: List[Finding], is_log: bool = False) 
                 out.append(Finding(ERROR, path, "want `oneshot` or `longrun`"))
         elif name in PLAIN_FILES:
             out.extend(Finding(lvl, path, msg) for lvl, msg in check_plain(path, name, root))
+        elif name == "socket":
+            from .sockets.bind import read_spec
+            spec, problems = read_spec(sd)
+            out.extend(Finding(ERROR if spec is None else WARNING, path, p[len(path) + 2:] if p.startswith(path + ": ") else p)
+                       for p in problems)
         elif name == "log" and not is_log:
             if os.path.isdir(path):
                 check_service(path, root, out, is_log=True)

@@ -174,7 +174,10 @@ def since_ns(s: Service) -> int:
 def healthy(s: Service, live: bool) -> bool:
     """Ready (up where it cannot say so), or a finished oneshot; `live`: up is enough."""
     ok = ("up", "ready", "done", "starting") if live else ("up", "ready", "done")
-    return state(s) in ok
+    st = state(s)
+    # Socket activation's wait (sockets/activation.py): the listener is held, a
+    # connection starts it; nothing is wrong.
+    return st in ok or (st == "waiting" and reason(s) == "waiting for a connection")
 
 
 def by_intent_down(s: Service) -> bool:

@@ -122,6 +122,11 @@ def test_native_tcp_on_connect(tmp, procs):
              b"waiting" in open(os.path.join(sd, "supervise", "pysix-state"), "rb").read(), what="waiting")
     time.sleep(0.3)
     assert not up_pid(sd)       # nothing started before a connection
+    # Waiting for a connection is healthy: the listener is held.
+    import subprocess
+    h = subprocess.run(["pysix", "health"], env=dict(os.environ, PYSIX_SCANDIR=scan),
+                       capture_output=True, text=True, timeout=30)
+    assert h.returncode == 0, h.stdout + h.stderr
     s = talk(("127.0.0.1", port))
     head = read_line(s)
     pid = up_pid(sd)
@@ -199,6 +204,15 @@ def test_backlog_held_across_restarts(tmp, procs):
     assert refused == 0
     assert len(pids) >= 5       # it really was restarted in between
     stop(p)
+
+
+def test_pysix_check_reads_the_socket_file(tmp):
+    import subprocess
+    root = os.path.join(tmp, "root")
+    make_sd(os.path.join(root, "etc", "services.d", "web"), "exec sleep 1", socket="listen 80\nmode sideways\n")
+    r = subprocess.run(["pysix-check", "--root", root], capture_output=True, text=True, timeout=30)
+    assert "services.d/web/socket: line 2: mode must be native or proxy, not 'sideways'" in r.stdout + r.stderr
+    assert r.returncode != 0
 
 
 def test_bad_socket_file_is_one_line_and_the_service_still_runs(tmp, procs):
