@@ -178,6 +178,8 @@ class Conn:
 
     def connected(self) -> None:
         assert self.b is not None
+        if self.b.family != socket.AF_UNIX:
+            self.b.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.px.up_seen = True
         splice = _SPLICE is not None and self.px.splice
         self.up, self.down = Pump(self.c, self.b, splice), Pump(self.b, self.c, splice)
