@@ -109,7 +109,11 @@ def test_cgroup_mode_ends_everything_even_what_left_the_session(tmp, procs):
         assert f.read().strip().endswith(cg[len("/sys/fs/cgroup"):])
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not pid_alive(c1) and not pid_alive(c2), what="the whole cgroup ended")
+    for f in ("child1", "child2"):
+        os.unlink(os.path.join(sd, f))
     new = wait_for(lambda: up_pid(sd) != pid and up_pid(sd), what="restarted")
-    procs.track(child_of(sd, 1), child_of(sd, 2))
-    stop(p)
+    n1, n2 = child_of(sd, 1), child_of(sd, 2)
+    procs.track(n1, n2)
+    stop(p)      # the final stop ends the whole group too, and removes it
     assert not pid_alive(new)
+    wait_for(lambda: not pid_alive(n1) and not pid_alive(n2), what="leftovers ended by the final stop")

@@ -280,6 +280,7 @@ Options:
               signal signum updownsince readysince updownfor readyfor
   -n          signals as numbers
   --json      a JSON array, one object per SERVICEDIR, every field decoded
+              (also kill_mode, cgroup and its memory_current in bytes)
   --help      this text; --version the version
 
 Exit codes (as s6-svstat): 0 shown; 1 not supervised; 100 bad usage;
