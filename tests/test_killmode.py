@@ -58,11 +58,10 @@ def test_session_mode_ends_leftovers_at_death_and_down(tmp, procs):
     assert pid_alive(c2)        # left the session: only a cgroup catches it
     os.kill(c2, signal.SIGKILL)
     # svc -d: the same through the down signal.
-    for f in ("child1", "child2"):
-        os.unlink(os.path.join(sd, f))
     wait_for(lambda: up_pid(sd) and up_pid(sd) != pid, what="restarted")
-    c1 = child_of(sd, 1)
-    procs.track(c1, child_of(sd, 2))
+    old1, old2 = c1, c2
+    c1 = wait_for(lambda: (lambda n: n if n != old1 else 0)(child_of(sd, 1)), what="new child1")
+    procs.track(c1, wait_for(lambda: (lambda n: n if n != old2 else 0)(child_of(sd, 2)), what="new child2"))
     subprocess.run(["pysix-svc", "-d", sd], check=True, timeout=20)
     wait_for(lambda: not pid_alive(c1), what="leftover ended by svc -d")
     assert not os.path.exists(os.path.join(sd, "supervise", "pysix-cgroup"))
@@ -109,10 +108,9 @@ def test_cgroup_mode_ends_everything_even_what_left_the_session(tmp, procs):
         assert f.read().strip().endswith(cg[len("/sys/fs/cgroup"):])
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not pid_alive(c1) and not pid_alive(c2), what="the whole cgroup ended")
-    for f in ("child1", "child2"):
-        os.unlink(os.path.join(sd, f))
     new = wait_for(lambda: up_pid(sd) != pid and up_pid(sd), what="restarted")
-    n1, n2 = child_of(sd, 1), child_of(sd, 2)
+    n1 = wait_for(lambda: (lambda n: n if n != c1 else 0)(child_of(sd, 1)), what="new child1")
+    n2 = wait_for(lambda: (lambda n: n if n != c2 else 0)(child_of(sd, 2)), what="new child2")
     procs.track(n1, n2)
     stop(p)      # the final stop ends the whole group too, and removes it
     assert not pid_alive(new)
