@@ -6,7 +6,7 @@ service on demand, forward bytes both ways. One pysix.loop event loop, no thread
 Listeners come from LISTEN_FDS (NAME.proxy is itself a native socket
 service, so the public port is held by the scanner, not by this process).
 Per connection: connect to the target; refused -> write `u` to the
-service's control FIFO and retry (5 ms doubling to 200 ms) until --timeout,
+service's control FIFO and retry (5 ms doubling to 50 ms) until --timeout,
 then close the client (a clear end, never a hang). Data moves with
 os.splice through a pipe per direction (socket -> pipe -> socket, no copy
 into Python), or recv/send where splice is missing or refused. A
@@ -32,7 +32,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 
 CHUNK = 65536
 BURST = 16              # transfers per direction per wake-up: one busy connection cannot starve the rest
-RETRY_MIN, RETRY_MAX = 0.005, 0.2
+RETRY_MIN, RETRY_MAX = 0.005, 0.05   # a loopback connect is cheap; a late retry is first-connection latency
 POKE_EVERY = 0.5        # seconds between two `u` written to the service
 IN, OUT = select.EPOLLIN, select.EPOLLOUT
 _SPLICE = getattr(os, "splice", None)
