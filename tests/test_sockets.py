@@ -185,7 +185,7 @@ def test_backlog_held_across_restarts(tmp, procs):
     sd = native_sd(os.path.join(scan, "web"), "127.0.0.1:%d" % port, "activate at-boot")
     p = procs.start(["pysix-svscan", scan])
     wait_for(lambda: up_pid(sd), what="up")
-    pids, refused = set(), 0
+    pids, refused, lost = set(), 0, 0
     for i in range(120):
         if i % 20 == 10:
             pid = up_pid(sd)
@@ -197,11 +197,17 @@ def test_backlog_held_across_restarts(tmp, procs):
             refused += 1
             continue
         head = read_line(s)
+        if not head and i % 20 == 10:
+            # The killed server may have dequeued this one in the instant
+            # before SIGKILL took effect: lost by the dying server, not refused.
+            lost += 1
+            s.close()
+            continue
         assert head.startswith("pid="), head
         pids.add(head.split()[0])
         assert echo(s, b"%d" % i) == b"%d" % i
         s.close()
-    assert refused == 0
+    assert refused == 0 and lost <= 6
     assert len(pids) >= 5       # it really was restarted in between
     stop(p)
 
