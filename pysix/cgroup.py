@@ -32,8 +32,20 @@ def _is_cgroup2(path: str) -> bool:
     return False
 
 
+_base: Optional[tuple] = None    # (pid, answer): read once by the scanner, before its forks (speed.py)
+
+
 def base() -> Optional[str]:
-    """The writable cgroup2 dir this process is in, or None (session mode)."""
+    """The writable cgroup2 dir this process is in, or None (session mode).
+
+    Cached per process: a forked supervisor is in its scanner's cgroup."""
+    global _base
+    if _base is None or _base[0] != os.getppid() and _base[0] != os.getpid():
+        _base = (os.getpid(), _find_base())
+    return _base[1]
+
+
+def _find_base() -> Optional[str]:
     root = os.environ.get("PYSIX_CGROUP_ROOT") or MOUNT
     if not _is_cgroup2(root):
         return None

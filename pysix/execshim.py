@@ -17,6 +17,11 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 SHELL = "/bin/sh"
 
 
+def sh_quote(word: str) -> str:
+    """`word` as one sh word (shlex.quote without importing shlex and re)."""
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
 def available() -> bool:
     return os.access(SHELL, os.X_OK)
 

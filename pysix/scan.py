@@ -28,7 +28,7 @@ import _signal as signal   # the C module: `signal` adds enums (ms of imports, a
 import stat
 import time
 
-from . import scanlock
+from . import scanlock, speed
 from .control import SVSCAN_LETTERS, write_control
 from .ctldir import open_control
 from .lockprobe import lock_holder
@@ -156,15 +156,10 @@ class Scanner:
 
     def start(self) -> None:
         """Scan now; watch the scan dir for changes once every supervisor is forked."""
-        # Everything a supervisor runs is imported here, once, so forked
-        # supervisors share it; objects that exist now are shared with every
-        # forked supervisor: keep the collector from touching (copying) them.
         from .supervise import run_supervisor, spawn
         self.run_supervisor = run_supervisor
         self.spawner = spawn
-        identity.boot_id()      # read and cached once here, not in every supervisor
-        gc.collect()
-        gc.freeze()
+        speed.prepare_fork()
         self.scan()
         self.loop.call_later(0, self._start_watching)
 
@@ -343,7 +338,7 @@ class Scanner:
         ~110 pages per fork when the bookkeeping was done in between, ~20 now).
         """
         plans = [self._plan(svc, log) for svc, log in jobs]
-        self.spawner.ENV = dict(os.environb)   # what services get: see supervise/spawn.py
+        self.spawner.ENV = speed.fork_env()
         pids: List[object] = []
         for plan in plans:
             try:

@@ -87,17 +87,16 @@ class Activation:
     # what to spawn -----------------------------------------------------------------
     def argv(self, path: str, args: List[str], notif: Optional[int], prelude: List[str]) -> Tuple[str, List[str], list]:
         """(path, args, file actions) for spawn(): the listeners dup2'd to 3.., through the exec shim."""
-        from ..execshim import wrap
+        from ..execshim import sh_quote, wrap
         if not self.fds or self.spec is None or self.spec.mode != "native":
             path, args = wrap(path, args, prelude)
             return path, args, []
-        import shlex
         n = len(self.fds)
         if notif is not None and LISTEN_FDS_START <= notif < LISTEN_FDS_START + n:
             self.sup.warn("notification-fd %d is also a listener's fd (3..%d): the listener wins"
                           % (notif, LISTEN_FDS_START + n - 1))
         actions = [(os.POSIX_SPAWN_DUP2, fd, LISTEN_FDS_START + i) for i, fd in enumerate(self.fds)]
-        env = ["LISTEN_FDS=%d LISTEN_FDNAMES=%s LISTEN_PID=$$" % (n, shlex.quote(self.names)),
+        env = ["LISTEN_FDS=%d LISTEN_FDNAMES=%s LISTEN_PID=$$" % (n, sh_quote(self.names)),
                "export LISTEN_FDS LISTEN_FDNAMES LISTEN_PID"]
         path, args = wrap(path, args, prelude + env)
         return path, args, actions

@@ -596,7 +596,7 @@ class Supervisor:
         self.ready = False
         self.stamp = time.time_ns()
         self._close_notification()
-        self.group.died()
+        self.group.died(final=self.core.last or self.core.tree_stop)
         self._record_death()
         trace("service", name=self.name, event="down", code=split_wait(self.wstat)[0], signal=self.wstat & 0x7F)
         self.core.hold = self.policy.at_death()
