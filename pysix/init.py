@@ -22,7 +22,8 @@ from . import contenv, fifodir, noexec, overlaycompat, pid1signals, rundir, scan
 from .fscopy import clear_dir, copy_file, make_dir_like
 from .loop import Loop, Timer
 from .reaper import Reaper, exit_code
-from .scan import MODE_TERMINATE, Scanner, set_subreaper
+from .scan import MODE_TERMINATE, Scanner
+from .subreaper import set_subreaper
 from .servicepolicy import service_ready_for_dependents
 from .signames import signal_name
 from .trace import enable as enable_trace, trace

@@ -732,16 +732,6 @@ def _live_log_pipe(path: str) -> Optional[Tuple[int, int]]:
     return None
 
 
-def set_subreaper() -> bool:
-    """Become the child subreaper (orphans of services come back to us)."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(36, 1, 0, 0, 0) == 0   # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        return False
-
-
 def _say(msg: str) -> None:
     try:
         os.write(2, msg.encode("utf-8", "replace"))

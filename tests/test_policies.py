@@ -14,7 +14,8 @@ STAMP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stamp.sh")
 def stamped_run(log, name):
     """A run script that records when it started, then says it is ready (the
     service dir gets notification-fd 3), and records when it got TERM."""
-    return "%s %s start-%s; echo >&3; trap '%s %s stop-%s; exit 0' TERM; while :; do sleep 0.05; done" % (
+    # the trap first: a TERM right after the start stamp must be recorded too
+    return "trap '%s %s stop-%s; exit 0' TERM; %s %s start-%s; echo >&3; while :; do sleep 0.05; done" % (
         STAMP, log, name, STAMP, log, name)
 
 

@@ -56,11 +56,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from ..loop import Loop
     from ..reaper import Reaper
-    from ..scan import MODE_INACTIVE, MODE_QUIT, MODE_TERMINATE, Scanner, set_subreaper
+    from ..scan import MODE_INACTIVE, MODE_QUIT, MODE_TERMINATE, Scanner
+    from ..subreaper import set_subreaper
 
-    if os.getpid() != 1:
-        set_subreaper()
     loop = Loop()
+    if os.getpid() != 1:    # after the first forks: its ctypes import is 4-9 ms (subreaper.py)
+        loop.call_later(0, set_subreaper)
     reaper = Reaper(loop)
     sc = Scanner(loop, reaper, scandir, prefix=prefix)
     try:

@@ -222,16 +222,9 @@ def follow(main: int, ignore_failure: bool) -> NoReturn:
     os._exit(c & 0xFF)
 
 
-def _set_subreaper() -> bool:
-    try:
-        import ctypes
-        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0   # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        return False
-
-
 def run_forking(spec: dict, cmd: dict, env: Dict[str, str]) -> NoReturn:
-    if not _set_subreaper():
+    from ..subreaper import set_subreaper
+    if not set_subreaper():
         _say("warning: cannot become a child subreaper: the daemon may escape")
     nfd = spec.get("notify_fd")
     if nfd is not None:

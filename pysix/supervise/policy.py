@@ -68,6 +68,8 @@ class Policy:
         self.ready_timer = None
         self.dep_subs: List[Tuple[int, str]] = []
         self.published: Optional[PolicyState] = None
+        self.publishing = None  # the timer that writes pysix-state at the end of this loop turn
+        self.limit: Optional[Tuple[int, float]] = None   # restart-limit as last read (at a death)
         self.pending_failure = False
         self.said: dict = {}    # what was last warned about each file: say it once
         self.req_subs: List[Tuple[int, str]] = []
@@ -81,7 +83,7 @@ class Policy:
     # the state line -----------------------------------------------------------
     def state(self) -> PolicyState:
         sup = self.sup
-        limit = self._restart_limit()
+        limit = self.limit      # deaths are recorded only at a death, which rereads the file
         deaths = self.window.count(time.monotonic(), limit[1] if limit else None)
         if sup.pid:
             if sup.ready:
@@ -102,6 +104,17 @@ class Policy:
         return PolicyState("down", "", deaths)
 
     def publish(self) -> None:
+        """pysix-state once per loop turn: a start writes status twice (down, then up)
+        and the state file only needs the last (two atomic writes less per boot)."""
+        if self.publishing is None:
+            self.publishing = self.sup.loop.call_later(0, self.flush)
+
+    def flush(self) -> None:
+        """Write pysix-state now if it changed (and before the supervisor exits)."""
+        if self.publishing is None:
+            return
+        self.publishing.cancel()
+        self.publishing = None
         st = self.state()
         if st == self.published:
             return
@@ -389,6 +402,7 @@ class Policy:
         data, why = read_file(".", "restart-limit", 64)
         lim, bad = check_restart_limit(data)
         self.warn_once("restart-limit", why or bad)
+        self.limit = lim
         return lim
 
     def _fail(self, reason: str) -> None:

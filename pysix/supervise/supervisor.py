@@ -399,6 +399,10 @@ class Supervisor:
                 pass
 
     def event(self, letters: bytes) -> None:
+        # A dependent that hears this reads our pysix-state: write it first
+        # ('s', the supervisor's own start, says nothing a dependent reads).
+        if letters != b"s":
+            self.policy.flush()
         fifodir.notify("event", letters)
 
     # starting -------------------------------------------------------------
@@ -787,6 +791,7 @@ class Supervisor:
 
     # exiting -----------------------------------------------------------------
     def finish_exit(self) -> None:
+        self.policy.flush()
         self.group.leave()
         self.event(b"x")
         self.on_exit()
