@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .servicedir import lexists
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional
@@ -38,8 +40,8 @@ _BOOT = ("import sys; sys.path[0] = %r; from pysix.cli.unitexec import main; "
 
 
 def exec_wrapper(sd: str) -> Optional[List[str]]:
-    if os.path.exists(os.path.join(sd, SPEC_FILE)):
+    if lexists(os.path.join(sd, SPEC_FILE)):
         return None
-    if not any(os.path.lexists(os.path.join(sd, f)) for f in EXEC_FILES):
+    if not any(lexists(os.path.join(sd, f)) for f in EXEC_FILES):
         return None
     return helper_argv() + ["--service-dir", sd, "--"]

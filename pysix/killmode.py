@@ -17,6 +17,7 @@ import _signal as signal
 
 from . import cgroup
 from .sendsig import kill
+from .servicedir import lexists
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -96,7 +97,7 @@ class Group:
             if self.cg:
                 with open(CGROUP_FILE, "w") as f:
                     f.write(self.cg + "\n")
-            elif os.path.lexists(CGROUP_FILE):
+            elif lexists(CGROUP_FILE):
                 os.unlink(CGROUP_FILE)
         except OSError:
             pass
@@ -111,7 +112,7 @@ class Group:
         """Right after posix_spawn returned: a backstop for a missing /bin/sh."""
         if self.mode != "control-group":
             return
-        self.sid = pid if not os.path.lexists("nosetsid") else 0
+        self.sid = pid if not lexists("nosetsid") else 0
         if self.cg:
             try:
                 if pid not in cgroup.procs(self.cg):

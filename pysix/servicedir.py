@@ -107,6 +107,12 @@ _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSO
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 
 
+def lexists(path: str) -> bool:
+    """os.path.lexists without raising: an absent file costs one faccessat2,
+    not an OSError (a supervisor tests ~15 optional files per start; see speed.py)."""
+    return os.access(path, os.F_OK, follow_symlinks=False)
+
+
 def open_regular(sd: str, name: str) -> Optional[int]:
     """An fd on sd/name if it is a regular file (symlinks followed), None if absent.
 
@@ -114,6 +120,8 @@ def open_regular(sd: str, name: str) -> Optional[int]:
     for a dangling symlink, a directory, a FIFO, an unreadable file...
     """
     path = os.path.join(sd, name)
+    if not lexists(path):
+        return None         # absent (a missing parent counts as absent too)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -189,7 +197,7 @@ def read_down_signal(sd: str) -> Tuple[int, Optional[str]]:
 
 
 def is_executable(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK)
+    return lexists(path) and os.path.isfile(path) and os.access(path, os.X_OK)
 
 
 def read_lines(sd: str, name: str) -> Optional[list]:

@@ -22,9 +22,9 @@ READ_MAX = 65536
 
 def read_spec(sd: str) -> Tuple[Optional[SocketSpec], List[str]]:
     """(spec or None, warnings naming the file); (None, []) when there is no socket file."""
-    from ..servicedir import read_file
+    from ..servicedir import lexists, read_file
     path = os.path.join(sd, FILE)
-    if not os.path.lexists(path):
+    if not lexists(path):
         return None, []
     data, why = read_file(sd, FILE, READ_MAX)
     if why or data is None:

@@ -41,7 +41,7 @@ from ..control import NoSuchDir, NotListening, write_control
 from ..policy import (STATE_FILE, DeathWindow, PolicyState, check_restart_limit, check_type,
                       format_state, next_check_delay)
 from ..restartpolicy import failed as unclean, parse_restart, parse_restart_delay, should_restart
-from ..servicedir import is_executable, read_file, read_lines_checked, read_uint
+from ..servicedir import is_executable, lexists, read_file, read_lines_checked, read_uint
 from ..servicepolicy import service_ready_for_dependents
 from ..status import describe_wait, shell_code
 
@@ -287,7 +287,7 @@ class Policy:
             self.check_timer.cancel()
             self.check_timer = None
         self.publish()
-        if os.path.lexists("primary"):
+        if lexists("primary"):
             self._stop_container(1, "primary service not ready")
 
     # 3. at a death -------------------------------------------------------------------
@@ -316,7 +316,7 @@ class Policy:
             return True
         limit = self._restart_limit()
         if limit is None:
-            if os.path.lexists("primary"):
+            if lexists("primary"):
                 sup.want_up = False
                 self._stop_container(shell_code(sup.wstat), "primary service died")
             return False
@@ -338,9 +338,9 @@ class Policy:
         self.pending_failure = False
         if failed:
             self._on_failure()
-            if os.path.lexists("primary") and not self.sup.last:
+            if lexists("primary") and not self.sup.last:
                 self._stop_container(shell_code(self.sup.wstat), self.failed_reason)
-            elif os.path.lexists("exit-container-on-failure") and not self.sup.last:
+            elif lexists("exit-container-on-failure") and not self.sup.last:
                 self._stop_container(shell_code(self.sup.wstat) or 1,
                                      "%s (exit-container-on-failure)" % self.failed_reason)
         return b"OD" if permanent or (failed and not self.is_oneshot()) else b"D"
@@ -385,7 +385,7 @@ class Policy:
             self.failed_reason = "%s (restart %s)" % (describe_wait(wstat), policy)
             self.pending_failure = True
             self.sup.want_up = False
-        elif os.path.lexists("primary"):
+        elif lexists("primary"):
             self.sup.want_up = False
             self._stop_container(shell_code(wstat), "primary service ended")
         return False

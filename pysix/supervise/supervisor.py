@@ -35,7 +35,7 @@ from ..control import SIGNAL_LETTERS
 from ..execspec import exec_wrapper
 from ..loop import Loop, Timer
 from ..trace import trace
-from ..servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DEATH_TALLY,
+from ..servicedir import (DEFAULT_MAX_DEATH_TALLY, DEFAULT_TIMEOUT_FINISH, MAX_DEATH_TALLY, lexists,
                           read_down_signal, read_small, read_uint)
 from ..status import (FLAG_FINISHING, FLAG_PAUSED, FLAG_READY, FLAG_WANTUP, TALLY_SIZE, Status,
                       death_from_wstat, pack_status, pack_tally, split_wait, unpack_status,
@@ -217,7 +217,7 @@ class Supervisor:
         except OSError as e:
             self.warn("unable to truncate supervise/death_tally: %s" % e.strerror)
         self.activation, self.group = Activation(self), Group(self)   # socket, kill-mode
-        self.core.want_up = self.activation.initial_want_up(not os.path.lexists("down"))
+        self.core.want_up = self.activation.initial_want_up(not lexists("down"))
         self.core.down_signal = self._down_signal()
         self.loop.add_reader(self.ctl_r, self._on_control)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT):
@@ -492,7 +492,7 @@ class Supervisor:
         it exited, so while those bytes are unread, or the scanner is still
         acting on them (it holds pysix-ctl-lock meanwhile), this start waits.
         """
-        if os.path.lexists(STOPPING):
+        if lexists(STOPPING):
             return None
         try:
             fd = os.open(SCAN_CONTROL, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -517,7 +517,7 @@ class Supervisor:
                     busy = True
                 finally:
                     os.close(lfd)
-            if not busy and os.path.lexists(STOPPING):
+            if not busy and lexists(STOPPING):
                 return None
         now = time.monotonic()
         if not busy:
@@ -609,7 +609,7 @@ class Supervisor:
         if not known:
             code, sig = -1, 0
         tf = None
-        if os.path.lexists("finish"):
+        if lexists("finish"):
             try:
                 self.fpid = spawn("./finish", [str(code), str(sig), self.name], setsid=True,
                                   setsigdef=_SIGDEF, setsigmask=())
