@@ -16,8 +16,9 @@ import os
 import _signal as signal
 
 from . import cgroup
+from .execshim import sh_quote
 from .sendsig import kill
-from .servicedir import lexists
+from .servicedir import lexists, read_file, read_uint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -69,7 +70,6 @@ def session_members(sid: int) -> List[int]:
 
 class Group:
     def __init__(self, sup: Supervisor) -> None:
-        from .servicedir import read_file
         self.sup = sup
         data, why = read_file(".", FILE, 64)
         self.mode, bad = parse_mode(data)
@@ -91,7 +91,6 @@ class Group:
                     sup.warn("cannot create cgroup %s (%s): using the session" % (self.cg, e.strerror))
                     self.cg = None
         if self.cg:
-            from .execshim import sh_quote
             self.shim = ["echo $$ >%s 2>/dev/null" % sh_quote(os.path.join(self.cg, "cgroup.procs"))]
         try:
             if self.cg:
@@ -148,7 +147,6 @@ class Group:
         self.left = bool(left) and not self.cg    # outside run's process group: look again at the SIGKILL
         self.pending = bool(left) or group
         if self.pending and self.timer is None:
-            from .servicedir import read_uint
             ms, _ = read_uint(".", "timeout-kill", 0)
             self.timer = self.sup.loop.call_later(ms / 1000.0 if ms else DEFAULT_GRACE, self.end)
 
@@ -181,7 +179,6 @@ class Group:
 
 def status_fields(sd: str) -> dict:
     """For pysix-svstat --json: the kill mode, the service's cgroup and its memory.current."""
-    from .servicedir import read_file
     data, _ = read_file(sd, FILE, 64)
     cg = None
     try:

@@ -14,9 +14,11 @@ Done here, by the scanner, before its first fork (`prepare_fork`):
   lazy import after the fork (execshim, once per start) cost each
   supervisor 1.8 ms and ~120 faults; `SUPERVISOR_MODULES` is the list and
   tests/test_speed.py fails when a supervisor imports anything else;
-* process-wide facts read once: the boot id (identity.py) and the cgroup
+* process-wide facts read once: the boot id (identity.py), the cgroup
   base (cgroup.py; /proc/self/mountinfo parsed per supervisor cost 0.5 ms
-  and ~40 faults);
+  and ~40 faults) and whether tracing is on (trace.py);
+* no `import` statement runs in a supervisor's functions: even of a loaded
+  module, it runs importlib's Python code (~7 copied pages per supervisor);
 * `gc.collect()` then `gc.freeze()`: the collector never walks (and so
   never writes) the objects the supervisors share; each child freezes again
   right after the fork (scan._child);
@@ -63,10 +65,11 @@ def prepare_fork() -> None:
     """In the scanner, once before it forks its first supervisor."""
     for name in SUPERVISOR_MODULES:
         __import__(name)
-    from . import cgroup
+    from . import cgroup, trace
     from .supervise import identity
     identity.boot_id()
     cgroup.base()
+    trace.resolve()
     gc.collect()
     gc.freeze()
 

@@ -63,6 +63,12 @@ def enable(path: str) -> None:
     _path, _checked = path, True
 
 
+def resolve() -> Optional[str]:
+    """Where trace records go (None: off); read once per process (the scanner's
+    answer before its forks is every supervisor's, see speed.py)."""
+    return _path if _checked else _resolve()
+
+
 def _resolve() -> Optional[str]:
     global _path, _checked, _t0, _phase
     _checked = True

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import select
 
+from ..execshim import sh_quote, wrap
 from . import handoff
 from .bind import bind_all, read_spec
 
@@ -87,7 +88,6 @@ class Activation:
     # what to spawn -----------------------------------------------------------------
     def argv(self, path: str, args: List[str], notif: Optional[int], prelude: List[str]) -> Tuple[str, List[str], list]:
         """(path, args, file actions) for spawn(): the listeners dup2'd to 3.., through the exec shim."""
-        from ..execshim import sh_quote, wrap
         if not self.fds or self.spec is None or self.spec.mode != "native":
             path, args = wrap(path, args, prelude)
             return path, args, []

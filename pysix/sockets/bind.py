@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
+from ..servicedir import lexists, read_file
 from .spec import FILE, Listen, SocketSpec, format_listen, parse
 
 TYPE_CHECKING = False
@@ -22,7 +23,6 @@ READ_MAX = 65536
 
 def read_spec(sd: str) -> Tuple[Optional[SocketSpec], List[str]]:
     """(spec or None, warnings naming the file); (None, []) when there is no socket file."""
-    from ..servicedir import lexists, read_file
     path = os.path.join(sd, FILE)
     if not lexists(path):
         return None, []
