@@ -6,13 +6,12 @@ invisible to this probe, which is why the supervisor uses lockf().
 """
 from __future__ import annotations
 
-import fcntl
+import errno
 import os
-import struct
 
 # struct flock on Linux: short l_type, short l_whence, off_t l_start, off_t l_len,
 # pid_t l_pid (native alignment, padded to 32 bytes).
-_FLOCK = struct.Struct("@hhqqixxxx")
+_FLOCK = "@hhqqixxxx"
 
 
 def lock_held(path: str) -> bool:
@@ -25,12 +24,17 @@ def lock_held(path: str) -> bool:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return False
+    # lockf(F_TEST) is glibc's F_GETLK probe over the whole file, and needs
+    # neither fcntl nor struct (1 ms of a status query's imports, speed.py)
     try:
-        probe = _FLOCK.pack(fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)
-        res = fcntl.fcntl(fd, fcntl.F_GETLK, probe)
+        os.lockf(fd, os.F_TEST, 0)
+        return False
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EAGAIN):
+            return True
+        raise
     finally:
         os.close(fd)
-    return _FLOCK.unpack(res)[0] != fcntl.F_UNLCK
 
 
 def lock_holder(path: str) -> int:
@@ -39,9 +43,11 @@ def lock_holder(path: str) -> int:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return 0
+    import fcntl
+    import struct
     try:
-        probe = _FLOCK.pack(fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)
-        res = _FLOCK.unpack(fcntl.fcntl(fd, fcntl.F_GETLK, probe))
+        probe = struct.pack(_FLOCK, fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)
+        res = struct.unpack(_FLOCK, fcntl.fcntl(fd, fcntl.F_GETLK, probe))
     except OSError:
         return 0
     finally:

@@ -33,6 +33,8 @@ Elsewhere, each a line or two where it applies:
   ~110 pages copied per fork when bookkeeping ran in between, ~20 without;
 * Loop.leave (loop.py) only unhooks the wakeup fd in the child: clearing the
   parent's dicts there wrote their pages into every child;
+* Loop.run_once asks epoll for 32 events, not 1023: the default made every
+  poll malloc a 12 KiB array (heap pages copied in every supervisor);
 * `import _signal as signal` (the C module): `signal` imports enum (ms)
   and runs enum code on every call;
 * `TYPE_CHECKING = False` and string annotations in every module: importing

@@ -6,8 +6,6 @@ Times are kept as Unix nanoseconds and converted to TAI64N on the wire.
 """
 from __future__ import annotations
 
-import struct
-
 from .record import Record
 
 TYPE_CHECKING = False
@@ -25,21 +23,19 @@ FLAG_FINISHING = 0x02
 FLAG_WANTUP = 0x04
 FLAG_READY = 0x08
 
-_STATUS = struct.Struct(">QIQIQHB")
-_TAIN = struct.Struct(">QI")
-_TALLY = struct.Struct(">QIBB")
+# Big-endian fields through int.to_bytes/from_bytes, not struct: importing
+# struct is 0.6 ms of a status query's few (speed.py).
 
 
 def tain_pack(unix_ns: int) -> bytes:
     """12-byte TAI64N label of a Unix time in nanoseconds."""
     sec, nano = divmod(unix_ns, 1_000_000_000)
-    return _TAIN.pack(sec + TAI_OFFSET, nano)
+    return (sec + TAI_OFFSET).to_bytes(8, "big") + nano.to_bytes(4, "big")
 
 
 def tain_unpack(b: bytes) -> int:
     """Unix nanoseconds of a 12-byte TAI64N label."""
-    sec, nano = _TAIN.unpack(b[:12])
-    return (sec - TAI_OFFSET) * 1_000_000_000 + nano
+    return (int.from_bytes(b[:8], "big") - TAI_OFFSET) * 1_000_000_000 + int.from_bytes(b[8:12], "big")
 
 
 def tain_label(unix_ns: int) -> str:
@@ -82,20 +78,16 @@ class Status(Record):
 
 
 def pack_status(st: Status) -> bytes:
-    s1, n1 = divmod(st.stamp, 1_000_000_000)
-    s2, n2 = divmod(st.readystamp, 1_000_000_000)
-    return _STATUS.pack(s1 + TAI_OFFSET, n1, s2 + TAI_OFFSET, n2,
-                        st.pid, st.wstat & 0xFFFF, st.flags & 0x0F)
+    return b"".join((tain_pack(st.stamp), tain_pack(st.readystamp), st.pid.to_bytes(8, "big"),
+                     (st.wstat & 0xFFFF).to_bytes(2, "big"), bytes((st.flags & 0x0F,))))
 
 
 def unpack_status(b: bytes) -> Status:
     """Decode the first 35 bytes; ValueError if the record is short."""
     if len(b) < STATUS_SIZE:
         raise ValueError("status record is %d bytes, expected %d" % (len(b), STATUS_SIZE))
-    s1, n1, s2, n2, pid, wstat, flags = _STATUS.unpack(b[:STATUS_SIZE])
-    return Status((s1 - TAI_OFFSET) * 1_000_000_000 + n1,
-                  (s2 - TAI_OFFSET) * 1_000_000_000 + n2,
-                  pid, wstat, flags & 0x0F)
+    return Status(tain_unpack(b[:12]), tain_unpack(b[12:24]), int.from_bytes(b[24:32], "big"),
+                  int.from_bytes(b[32:34], "big"), b[34] & 0x0F)
 
 
 class Death(Record):
@@ -114,8 +106,7 @@ def death_from_wstat(when: int, wstat: int) -> Death:
 def pack_tally(deaths: List[Death]) -> bytes:
     out = bytearray()
     for d in deaths:
-        sec, nano = divmod(d.when, 1_000_000_000)
-        out += _TALLY.pack(sec + TAI_OFFSET, nano, d.code & 0xFF, d.sig & 0xFF)
+        out += tain_pack(d.when) + bytes((d.code & 0xFF, d.sig & 0xFF))
     return bytes(out)
 
 
@@ -125,8 +116,7 @@ def unpack_tally(b: bytes) -> List[Death]:
         return []
     out = []
     for i in range(0, len(b), TALLY_SIZE):
-        sec, nano, code, sig = _TALLY.unpack(b[i:i + TALLY_SIZE])
-        out.append(Death((sec - TAI_OFFSET) * 1_000_000_000 + nano, code, sig))
+        out.append(Death(tain_unpack(b[i:i + 12]), b[i + 12], b[i + 13]))
     return out
 
 
