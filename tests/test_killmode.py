@@ -11,6 +11,7 @@ from helpers import make_sd, pid_alive, read_status
 from helpers import wait_for as _wait_for
 
 from pysix.killmode import parse_mode
+from pysix.lockprobe import lock_holder
 
 
 def wait_for(pred, timeout=30.0, **kw):
@@ -32,6 +33,14 @@ def child_of(sd, n=1):
     fn = os.path.join(sd, "child%d" % n)
     wait_for(lambda: os.path.exists(fn) and open(fn).read().strip(), what=fn)
     return int(open(fn).read())
+
+
+def track_new_children(procs, sd, old1, old2):
+    """The children a restarted run made (its files rewritten), ended at the test's end."""
+    n1 = wait_for(lambda: (lambda n: n if n != old1 else 0)(child_of(sd, 1)), what="new child1")
+    n2 = wait_for(lambda: (lambda n: n if n != old2 else 0)(child_of(sd, 2)), what="new child2")
+    procs.track(n1, n2)
+    return n1, n2
 
 
 # Two leftovers: one in run's session, one that left it with setsid.
@@ -73,10 +82,11 @@ def test_process_mode_leaves_them(tmp, procs):
     sd = make_sd(os.path.join(scan, "web"), RUN, kill_mode="process\n")
     p = procs.start(["pysix-svscan", scan])
     pid = wait_for(lambda: up_pid(sd), what="up")
-    c1 = child_of(sd, 1)
-    procs.track(c1, child_of(sd, 2))
+    c1, c2 = child_of(sd, 1), child_of(sd, 2)
+    procs.track(c1, c2)
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: up_pid(sd) and up_pid(sd) != pid, what="restarted")
+    track_new_children(procs, sd, c1, c2)     # they live on too: ended by pid at the end
     assert pid_alive(c1)
     stop(p)
 
@@ -115,3 +125,48 @@ def test_cgroup_mode_ends_everything_even_what_left_the_session(tmp, procs):
     stop(p)      # the final stop ends the whole group too, and removes it
     assert not pid_alive(new)
     wait_for(lambda: not pid_alive(n1) and not pid_alive(n2), what="leftovers ended by the final stop")
+
+
+def _adoption_ends_leftovers(tmp, procs, cgroup):
+    """A supervisor SIGKILLed, the next one adopts its run; the run dies: its leftovers go too."""
+    scan = os.path.join(tmp, "scan")
+    sd = make_sd(os.path.join(scan, "web"), RUN)
+    err = os.path.join(tmp, "err")
+    if cgroup:
+        p = procs.start(["unshare", "--mount", "sh", "-c",
+                         "mount -t cgroup2 none /sys/fs/cgroup && exec pysix-svscan \"$0\"", scan],
+                        stderr=open(err, "wb"))
+    else:
+        p = procs.start(["pysix-svscan", scan], stderr=open(err, "wb"),
+                        env=dict(os.environ, PYSIX_CGROUP_ROOT="/nonexistent"))
+    pid = wait_for(lambda: up_pid(sd), what="up")
+    c1, c2 = child_of(sd, 1), child_of(sd, 2)
+    procs.track(c1, c2)
+    lock = os.path.join(sd, "supervise", "lock")
+    sup = wait_for(lambda: lock_holder(lock), what="supervisor")
+    os.kill(sup, signal.SIGKILL)
+    wait_for(lambda: ("took over run (pid %d)" % pid) in open(err).read(), what="run adopted")
+    assert lock_holder(lock) not in (0, sup) and up_pid(sd) == pid
+    os.kill(pid, signal.SIGKILL)
+    try:
+        wait_for(lambda: not pid_alive(c1), what="the adopted run's leftover ended")
+        if cgroup:
+            wait_for(lambda: not pid_alive(c2), what="the whole cgroup ended")
+        wait_for(lambda: up_pid(sd) not in (0, pid), what="restarted")
+        track_new_children(procs, sd, c1, c2)
+        stop(p)
+    finally:    # a failed wait: what the restarted run made is ended too
+        for n in (1, 2):
+            try:
+                procs.track(int(open(os.path.join(sd, "child%d" % n)).read()))
+            except (OSError, ValueError):
+                pass
+
+
+def test_adopted_run_leftovers_ended_session_mode(tmp, procs):
+    _adoption_ends_leftovers(tmp, procs, cgroup=False)
+
+
+@pytest.mark.skipif(not _cgroup2_in_a_mount_namespace(), reason="needs root and a mountable cgroup2")
+def test_adopted_run_leftovers_ended_cgroup_mode(tmp, procs):
+    _adoption_ends_leftovers(tmp, procs, cgroup=True)
