@@ -129,7 +129,7 @@ class Group:
         try:
             own = os.getsid(pid) == pid
         except OSError:         # already gone: run was started with setsid unless nosetsid
-            own = not os.path.lexists("nosetsid")
+            own = not lexists("nosetsid")
         self.sid = pid if own else 0    # never a session run shares with us
 
     def _leftovers(self) -> List[int]:
