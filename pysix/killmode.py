@@ -120,6 +120,18 @@ class Group:
                 self.sup.warn("cannot move run into %s (%s): its leftovers are ended by session" % (
                     self.cg, e.strerror))
 
+    def adopted(self, pid: int) -> None:
+        """run was left by a killed predecessor (supervisor._adopted_run): know its
+        session again, or its leftovers would outlive it in session mode. Its
+        cgroup is already known: the path comes from the service dir."""
+        if self.mode != "control-group":
+            return
+        try:
+            own = os.getsid(pid) == pid
+        except OSError:         # already gone: run was started with setsid unless nosetsid
+            own = not lexists("nosetsid")
+        self.sid = pid if own else 0    # never a session run shares with us
+
     def _leftovers(self) -> List[int]:
         if self.cg:
             return cgroup.procs(self.cg)

@@ -159,6 +159,8 @@ class Scanner:
         from .supervise import run_supervisor, spawn
         self.run_supervisor = run_supervisor
         self.spawner = spawn
+        from .cgroup import prepare_tree
+        prepare_tree(self.scandir, self.warn)     # memory accounting for the services' cgroups
         speed.prepare_fork()
         self.scan()
         self.loop.call_later(0, self._start_watching)

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from helpers import make_sd, pid_alive, read_status, write_exec
+from helpers import make_sd, pid_alive, read_status
 from helpers import wait_for as _wait_for
 
 from pysix.sockets.spec import Listen, parse, parse_address, render
@@ -335,3 +335,116 @@ def test_proxy_100_concurrent_with_a_backend_restart(tmp, procs):
     assert all(results[i] >= 4 for i in range(100))
     assert up_pid(proxy_sd) == proxy_pid             # the proxy never restarted
     stop(p)
+
+
+# a restarted scanner --------------------------------------------------------------------
+
+def _connect_loop(addr, family, stop, out):
+    """Connect again and again until `stop`; count what was refused, keep the heads."""
+    while not stop.is_set():
+        try:
+            s = talk(addr, family=family, timeout=15)
+        except ConnectionRefusedError:
+            out["refused"] += 1
+            continue
+        except OSError as e:
+            out["errors"].append(repr(e))
+            continue
+        try:
+            head = read_line(s)
+            if head.startswith("pid=") and echo(s, b"ping") == b"ping":
+                out["heads"].append(head.split()[0])
+            else:
+                out["lost"] += 1    # dequeued by a server that was killed at that instant
+        except OSError:
+            out["lost"] += 1
+        s.close()
+        time.sleep(0.005)
+
+
+def _scanner_restart_keeps_the_listener(tmp, procs, unix):
+    from pysix.lockprobe import lock_holder
+    if unix:
+        addr, family, listen = os.path.join(tmp, "web.sock"), socket.AF_UNIX, os.path.join(tmp, "web.sock")
+    else:
+        port = free_port()
+        addr, family, listen = ("127.0.0.1", port), socket.AF_INET, "127.0.0.1:%d" % port
+    scan = os.path.join(tmp, "scan")
+    sd = native_sd(os.path.join(scan, "web"), listen)
+    first = procs.start(["pysix-svscan", scan])
+    state = os.path.join(sd, "supervise", "pysix-state")
+    wait_for(lambda: os.path.exists(state) and b"waiting" in open(state, "rb").read(), what="waiting")
+    s = talk(addr, family=family)           # on-connect: this starts it
+    assert read_line(s).startswith("pid=")
+    s.close()
+    run = wait_for(lambda: up_pid(sd), what="up")
+    old_sup = wait_for(lambda: lock_holder(os.path.join(sd, "supervise", "lock")), what="supervisor")
+    procs.track(old_sup, run)
+    ino = os.stat(addr).st_ino if unix else 0
+    first.kill()                            # the scanner only: its supervisors live on
+    first.wait(10)
+    assert os.kill(old_sup, 0) is None and up_pid(sd) == run
+    err = os.path.join(tmp, "err")
+    second = procs.start(["pysix-svscan", scan], stderr=open(err, "wb"))
+    wait_for(lambda: lock_holder(os.path.join(scan, ".s6-svscan", "lock")) == second.pid, what="new scanner")
+    time.sleep(0.3)                         # it has looked at web (and waits for its supervisor)
+    stop, out = threading.Event(), {"refused": 0, "lost": 0, "heads": [], "errors": []}
+    t = threading.Thread(target=_connect_loop, args=(addr, family, stop, out))
+    t.start()
+    try:
+        time.sleep(0.3)
+        os.kill(old_sup, signal.SIGTERM)    # takes its run down and exits: the new scanner's turn
+        wait_for(lambda: not pid_alive(old_sup) and not pid_alive(run), what="old supervisor gone")
+        new_sup = wait_for(lambda: lock_holder(os.path.join(sd, "supervise", "lock")), what="new supervisor")
+        procs.track(new_sup)
+        wait_for(lambda: len(set(out["heads"])) >= 2, what="served by the restarted service")
+        for _ in range(2):                  # and by the next ones, after crashes
+            pid = wait_for(lambda: up_pid(sd), what="up again")
+            os.kill(pid, signal.SIGKILL)
+            n = len(set(out["heads"]))
+            wait_for(lambda: len(set(out["heads"])) > n, what="served after a crash")
+    finally:
+        stop.set()
+        t.join(30)
+    assert out["refused"] == 0 and out["errors"] == [], out
+    assert out["lost"] <= 3, out
+    assert "cannot" not in open(err).read()
+    if unix:
+        assert os.stat(addr).st_ino == ino  # the same socket file: never bound again
+    second.send_signal(signal.SIGTERM)
+    second.wait(20)
+
+
+def test_restarted_scanner_takes_the_tcp_listener_over(tmp, procs):
+    _scanner_restart_keeps_the_listener(tmp, procs, unix=False)
+
+
+def test_restarted_scanner_takes_the_unix_listener_over(tmp, procs):
+    _scanner_restart_keeps_the_listener(tmp, procs, unix=True)
+
+
+def test_take_over_falls_back_to_binding_with_one_warning(tmp, procs):
+    """The lock's holder has no such listener (or cannot be read): bound anew, one line."""
+    from pysix.sockets.handoff import scanner_listeners
+    port = free_port()
+    sd = native_sd(os.path.join(tmp, "web"), "127.0.0.1:%d" % port)
+    os.makedirs(os.path.join(sd, "supervise"))
+    lock = os.path.join(sd, "supervise", "lock")
+    holder = procs.start([PY, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'w'); "
+                          "fcntl.lockf(f, fcntl.LOCK_EX); print(flush=True); time.sleep(60)", lock],
+                         stdout=-1)
+    holder.stdout.readline()
+    said = []
+    fds = scanner_listeners(sd, said.append)
+    try:
+        assert len(fds) == 1 and len(said) == 1, said
+        assert ("cannot take the listeners over from its running supervisor (pid %d)" % holder.pid) in said[0]
+        assert "holds no listener on 127.0.0.1:%d; bound anew" % port in said[0]
+        s = socket.socket(fileno=os.dup(fds[0]))
+        assert s.getsockname() == ("127.0.0.1", port)
+        s.close()
+    finally:
+        for fd in fds:
+            os.close(fd)
+    holder.kill()
+    holder.wait(10)

@@ -1,7 +1,8 @@
 """Listener fds from the scanner to the supervisor it forks.
 
 The scanner binds a service's listeners when it discovers the service dir
-and keeps them for its whole life; each supervisor it forks (and forks
+(or takes them over from the supervisor a killed predecessor left running:
+takeover.py) and keeps them for its whole life; each supervisor it forks (and forks
 again after a crash) inherits them. `_child` closes every other fd with
 `close_except`, and the supervisor takes them with `take`. Nothing is
 passed through the environment, so the supervisor's own children never see
@@ -71,7 +72,46 @@ def scanner_listeners(sd: str, warn) -> List[int]:
         if why:
             warn(why)
         return []
+    from ..lockprobe import lock_holder
+    holder = lock_holder(os.path.join(sd, "supervise", "lock"))
+    if holder and holder != os.getpid():
+        return _take_over(sd, spec, holder, warn)
     socks, why = bind_all(spec, os.path.join(sd, "socket"))
     if why:
         warn(why)
     return [s.detach() for s in socks]
+
+
+def _take_over(sd: str, spec, holder: int, warn) -> List[int]:
+    """A supervisor a previous scanner left holds the listeners: copy them out
+    of it (takeover.py); bind only what it does not hold, with one warning."""
+    from .bind import bind_one
+    from .spec import format_listen
+    from .takeover import take_over
+    try:
+        got, why = take_over(holder, spec)
+    except Exception as e:      # never the scanner's end
+        got, why = {}, repr(e)
+    if not why:
+        return [got[i] for i in range(len(spec.listens))]
+    out: List[int] = []
+    failed = []
+    for i, a in enumerate(spec.listens):
+        if i in got:
+            out.append(got[i])
+            continue
+        try:
+            out.append(bind_one(a, spec).detach())
+        except (OSError, KeyError, ValueError) as e:
+            failed.append("%s: %s" % (format_listen(a), e.strerror if isinstance(e, OSError) and e.strerror else e))
+    msg = "%s/socket: cannot take the listeners over from its running supervisor (pid %d): %s; " % (
+        sd, holder, why)
+    if failed:
+        for fd in out:
+            os.close(fd)
+        out = []
+        msg += "cannot listen on %s: no listener for it" % ", ".join(failed)
+    else:
+        msg += "bound anew"
+    warn(msg)
+    return out

@@ -304,6 +304,7 @@ class Supervisor:
 
     def _adopted_run(self, pid: int, start: int, fd: int, old: Optional[Status]) -> None:
         self.pid, self.adopted_fd, self.adopted_start = pid, fd, start
+        self.group.adopted(pid)     # its session, for its leftovers (kill-mode)
         if old is not None and old.pid == pid:
             self.stamp, self.readystamp, self.ready = old.stamp, old.readystamp, old.ready
         else:
