@@ -5,6 +5,7 @@ import subprocess
 import time
 from typing import Callable, List, Optional
 
+from pysix.policy import STATE_FILE, PolicyState, parse_state
 from pysix.status import Status, unpack_status
 
 
@@ -50,6 +51,28 @@ def read_status(sd: str) -> Optional[Status]:
         with open(os.path.join(sd, "supervise", "status"), "rb") as f:
             return unpack_status(f.read())
     except (OSError, ValueError):
+        return None
+
+
+def up_pid(sd: str) -> int:
+    """The pid of a service's run process while its status says up; 0 otherwise."""
+    st = read_status(sd)
+    return st.pid if st is not None and st.up else 0
+
+
+def stop(p: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM a supervisor or scanner we started and wait for it to exit."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout)
+
+
+def read_pysix_state(sd: str) -> Optional[PolicyState]:
+    """pysix's own `supervise/pysix-state` of a service dir; None if absent or unreadable."""
+    try:
+        with open(os.path.join(sd, STATE_FILE), "rb") as f:
+            return parse_state(f.read())
+    except OSError:
         return None
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from helpers import make_sd, pid_alive, read_status
+from helpers import make_sd, pid_alive, stop, up_pid
 from helpers import wait_for as _wait_for
 
 from pysix.killmode import parse_mode
@@ -16,17 +16,6 @@ from pysix.lockprobe import lock_holder
 
 def wait_for(pred, timeout=30.0, **kw):
     return _wait_for(pred, timeout=timeout, **kw)
-
-
-def up_pid(sd):
-    st = read_status(sd)
-    return st.pid if st is not None and st.up else 0
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        p.wait(20)
 
 
 def child_of(sd, n=1):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from helpers import ProcSet, make_sd, read_status, wait_for
+from helpers import ProcSet, make_sd, read_pysix_state, read_status, up_pid, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "bin", "*")))
@@ -36,11 +36,6 @@ def pstate(sd):
         return open(os.path.join(sd, "supervise", "pysix-state")).read().split("\n")[0]
     except OSError:
         return None
-
-
-def up_pid(sd):
-    st = read_status(sd)
-    return st.pid if st is not None and st.up else 0
 
 
 def ready(sd):
@@ -405,16 +400,8 @@ def test_supervisors_report_what_happens_to_pid1s_stderr(tmp, procs):
     make_sd(os.path.join(sv, "crash"), "sleep 0.2; exit 3", restart_limit="1 30")
     p = procs.start(["pysix-init", "--root", root], stderr=subprocess.PIPE)
     live = os.path.join(root, "run", "pysix", "services")
-    from pysix.policy import STATE_FILE, parse_state
-
-    def failed():
-        try:
-            with open(os.path.join(live, "crash", STATE_FILE), "rb") as f:
-                st = parse_state(f.read())
-            return st and st.state == "failed"
-        except OSError:
-            return False
-    wait_for(failed, timeout=15, what="crash failed")
+    wait_for(lambda: (lambda st: st and st.state == "failed")(read_pysix_state(os.path.join(live, "crash"))),
+             timeout=15, what="crash failed")
     wait_for(lambda: (lambda s: s and s.ready)(read_status(os.path.join(live, "web"))), timeout=10)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=20)

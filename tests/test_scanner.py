@@ -7,14 +7,9 @@ import time
 
 import pytest
 
-from helpers import make_sd, pid_alive, read_status, wait_for, write_exec
+from helpers import make_sd, pid_alive, stop, up_pid, wait_for, write_exec
 
 HAVE_S6 = shutil.which("s6-svscanctl") is not None
-
-
-def up_pid(sd):
-    st = read_status(sd)
-    return st.pid if st is not None and st.up else 0
 
 
 def all_up(sds):
@@ -25,12 +20,6 @@ def all_up(sds):
 def supervisors_of(pid):
     out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return {comm: int(p) for p, comm in (l.split(None, 1) for l in out.splitlines())}
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        p.wait(15)
 
 
 def test_fifty_services_one_supervisor_each_named_in_comm(tmp, procs):

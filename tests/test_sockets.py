@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from helpers import make_sd, pid_alive, read_status
+from helpers import make_sd, pid_alive, stop, up_pid
 from helpers import wait_for as _wait_for
 
 from pysix.sockets.spec import Listen, parse, parse_address, render
@@ -29,17 +29,6 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def up_pid(sd):
-    st = read_status(sd)
-    return st.pid if st is not None and st.up else 0
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        p.wait(20)
 
 
 def talk(addr, payload=b"hello", family=socket.AF_INET, timeout=10.0):

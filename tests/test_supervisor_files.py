@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from helpers import make_sd, pid_alive, wait_for
+from helpers import make_sd, pid_alive, read_pysix_state, wait_for
 from test_races import stop, supervisor_of, up_pid
 
 
@@ -23,19 +23,11 @@ def test_a_0644_run_runs_through_its_interpreter(tmp, procs):
 
 
 def test_spawn_failure_is_said_in_pysix_state_and_the_supervisor_lives(tmp, procs):
-    from pysix.policy import STATE_FILE, parse_state
     a = make_sd(os.path.join(tmp, "a"), None)
     with open(os.path.join(a, "run"), "w") as f:
         f.write("no shebang here\n")
     p = procs.start(["pysix-supervise", a], stderr=subprocess.PIPE)
-
-    def state():
-        try:
-            with open(os.path.join(a, STATE_FILE), "rb") as f:
-                return parse_state(f.read())
-        except OSError:
-            return None
-    st = wait_for(lambda: (lambda s: s if s and s.reason else None)(state()), timeout=5)
+    st = wait_for(lambda: (lambda s: s if s and s.reason else None)(read_pysix_state(a)), timeout=5)
     assert st.state == "down" and st.reason.startswith("spawn failed: ./run: not executable")
     assert p.poll() is None
     stop(p)
@@ -44,7 +36,6 @@ def test_spawn_failure_is_said_in_pysix_state_and_the_supervisor_lives(tmp, proc
 
 @pytest.mark.parametrize("odd", ["dir", "fifo", "dangling"])
 def test_an_odd_dependencies_file_leaves_the_supervisor_running(tmp, procs, odd):
-    from pysix.policy import STATE_FILE, parse_state
     scan = os.path.join(tmp, "scan")
     a = make_sd(os.path.join(scan, "a"), "exec sleep 1000")
     dep = os.path.join(a, "dependencies")
@@ -55,14 +46,7 @@ def test_an_odd_dependencies_file_leaves_the_supervisor_running(tmp, procs, odd)
     else:
         os.symlink("/nonexistent/x", dep)
     p = procs.start(["pysix-svscan", scan], stderr=subprocess.PIPE)
-
-    def state():
-        try:
-            with open(os.path.join(a, STATE_FILE), "rb") as f:
-                return parse_state(f.read())
-        except OSError:
-            return None
-    st = wait_for(lambda: (lambda s: s if s and s.state == "failed" else None)(state()), timeout=5)
+    st = wait_for(lambda: (lambda s: s if s and s.state == "failed" else None)(read_pysix_state(a)), timeout=5)
     assert "dependencies" in st.reason
     sup = supervisor_of(a)
     time.sleep(1.5)
