@@ -73,33 +73,28 @@ def split(text: str) -> List[str]:
     i, n = 0, len(text)
     while i < n:
         c = text[i]
-        if quote_ch:
-            if c == quote_ch:
-                quote_ch = ""
-                i += 1
-            elif c == "\\":
-                ch, i = _escape(text, i)
-                cur.append(ch)
-            else:
-                cur.append(c)
-                i += 1
-            continue
-        if c in _WS:
-            if in_word:
-                words.append("".join(cur))
-                cur, in_word = [], False
+        if quote_ch and c == quote_ch:
+            quote_ch = ""
             i += 1
             continue
-        in_word = True
-        if c in "'\"":
-            quote_ch = c
-            i += 1
-        elif c == "\\":
+        if not quote_ch:
+            if c in _WS:
+                if in_word:
+                    words.append("".join(cur))
+                    cur, in_word = [], False
+                i += 1
+                continue
+            in_word = True
+            if c in "'\"":
+                quote_ch = c
+                i += 1
+                continue
+        # One character of the word, quoted or not: an escape, else itself.
+        if c == "\\":
             ch, i = _escape(text, i)
-            cur.append(ch)
         else:
-            cur.append(c)
-            i += 1
+            ch, i = c, i + 1
+        cur.append(ch)
     if quote_ch:
         raise QuotingError("unclosed %s quote" % quote_ch)
     if in_word:
