@@ -121,15 +121,10 @@ def load_socket(path: str, name: str, text: str, timeouts: Dict[str, Optional[fl
 def attach(us, sockets: Dict[str, str], extra: set) -> None:
     """Load the .socket files `sockets` (name -> path) into `us.sockets`
     (name -> (service dir name, spec)); problems go to us.warnings/errors."""
+    from ..units.loader import read_units
     from ..units.model import service_name
     timeouts = {n: u.timeout_start for n, u in us.units.items()}
-    for name, path in sorted(sockets.items()):
-        try:
-            with open(path, "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-        except OSError as e:
-            us.errors.append("%s: cannot read: %s" % (path, e.strerror))
-            continue
+    for name, path, text in read_units(sockets, us):
         spec, svc, warnings, errors = load_socket(path, name, text, timeouts)
         us.warnings.extend(warnings)
         us.errors.extend(errors)

@@ -17,7 +17,7 @@ from .parser import parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+    from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 
 class UnitSet:
@@ -64,6 +64,19 @@ def _files(d: Optional[str], out: UnitSet) -> Dict[str, str]:
     return found
 
 
+def read_units(paths: Dict[str, str], out: UnitSet) -> Iterator[Tuple[str, str, str]]:
+    """(name, path, text) of each unit file of `paths` (name -> path), in name order;
+    one that cannot be read is an error in `out.errors` and is passed over."""
+    for name, path in sorted(paths.items()):
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError as e:
+            out.errors.append("%s: cannot read: %s" % (path, e.strerror))
+            continue
+        yield name, path, text
+
+
 def load(units_dir: Optional[str], dropin_dir: Optional[str] = None,
          env: Optional[Mapping[str, str]] = None, extra: Iterable[str] = (),
          log: Optional[Callable[[str], None]] = None) -> UnitSet:
@@ -80,13 +93,7 @@ def load(units_dir: Optional[str], dropin_dir: Optional[str] = None,
     sockets = {n: p for n, p in paths.items() if n.endswith(".socket")}
     paths = {n: p for n, p in paths.items() if n not in sockets}
     candidates: Dict[str, Unit] = {}
-    for name, path in sorted(paths.items()):
-        try:
-            with open(path, "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-        except OSError as e:
-            out.errors.append("%s: cannot read: %s" % (path, e.strerror))
-            continue
+    for name, path, text in read_units(paths, out):
         unit, warnings, errors = interpret(parse(text, path), name, env)
         out.warnings.extend(warnings)
         out.errors.extend(errors)
