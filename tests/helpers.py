@@ -67,6 +67,21 @@ def stop(p: subprocess.Popen, timeout: float = 20) -> None:
         p.wait(timeout)
 
 
+def pid1_of(p: subprocess.Popen, timeout: float = 10.0) -> int:
+    """Host pid of the PID 1 of the namespace `p` (an `unshare --pid --fork`) made: its child."""
+    def child() -> Optional[int]:
+        try:
+            for t in os.listdir("/proc/%d/task" % p.pid):
+                with open("/proc/%d/task/%s/children" % (p.pid, t)) as f:
+                    kids = f.read().split()
+                if kids:
+                    return int(kids[0])
+        except OSError:
+            pass
+        return None
+    return wait_for(child, timeout=timeout, what="PID 1 of the namespace")
+
+
 def read_pysix_state(sd: str) -> Optional[PolicyState]:
     """pysix's own `supervise/pysix-state` of a service dir; None if absent or unreadable."""
     try:

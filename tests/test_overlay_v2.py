@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import wait_for
+from helpers import pid1_of, wait_for
 
 INIT = ["unshare", "--pid", "--fork", "--mount-proc", "pysix-init"]
 HAVE_S6 = shutil.which("s6-svscanctl") is not None
@@ -101,10 +101,10 @@ def test_svscanctl_t_from_a_finish_during_the_stop_keeps_the_grace_times(tmp, pr
     put(root, "etc/services.d/slow/run", "#!/bin/sh\ntrap 'sleep 0.5; echo slow-clean; exit 0' TERM\n"
                                          "while :; do sleep 0.05; done\n")
     p = procs.start(INIT + ["--root", root], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    pid1 = wait_for(lambda: (open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split() or [0])[0])
+    pid1 = pid1_of(p)
     wait_for(lambda: os.path.exists(os.path.join(root, "run/s6/services/slow/supervise/status")))
     time.sleep(0.5)
-    os.kill(int(pid1), signal.SIGTERM)
+    os.kill(pid1, signal.SIGTERM)
     out = p.communicate(timeout=30)[0].decode()
     assert p.returncode == 0, out
     assert "second stop request" not in out and "slow-clean" in out, out

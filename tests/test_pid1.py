@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from helpers import make_sd, wait_for, write_exec
+from helpers import make_sd, pid1_of, wait_for, write_exec
 
 INIT = ["unshare", "--pid", "--fork", "--mount-proc", "pysix-init"]
 
@@ -30,19 +30,6 @@ def start(procs, root, cmd=(), env=None, prefix=()):
     e.update(env or {})
     return procs.start(list(prefix) + INIT + ["--root", root, "--"] + list(cmd), env=e,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def pid1_of(p):
-    """Host pid of the namespace's PID 1 (the child of unshare)."""
-    def child():
-        try:
-            for t in os.listdir("/proc/%d/task" % p.pid):
-                kids = open("/proc/%d/task/%s/children" % (p.pid, t)).read().split()
-                if kids:
-                    return int(kids[0])
-        except OSError:
-            return None
-    return wait_for(child, what="PID 1 of the namespace")
 
 
 def wait_up(root, name):

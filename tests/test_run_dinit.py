@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import wait_for
+from helpers import pid1_of, wait_for
 
 PID1 = ["unshare", "--pid", "--fork", "--mount-proc"]
 MODE = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
@@ -79,10 +79,7 @@ def test_term_to_pysix_run_stops_in_order_with_the_stopped_status(tmp, pid1, pro
     p = procs.start((PID1 if pid1 else []) + ["pysix-run", "-d", "0", "--", "sh", "-c",
                     "touch %s; exec sleep 30" % mark], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: os.path.exists(mark), timeout=20, what="the command started")
-    if pid1:
-        target = int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
-    else:
-        target = p.pid
+    target = pid1_of(p) if pid1 else p.pid
     time.sleep(0.2)
     os.kill(target, signal.SIGTERM)
     out, err = p.communicate(timeout=20)

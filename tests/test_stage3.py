@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from helpers import make_sd, wait_for, write_exec
+from helpers import make_sd, pid1_of, wait_for, write_exec
 from pysix import pid1signals, settings, stage3
 
 PID1 = ["unshare", "--pid", "--fork", "--mount-proc"]
@@ -123,7 +123,7 @@ def test_rung1_stop_before_the_cmd_started(tmp, procs, pid1):
     p = procs.start((PID1 if pid1 else []) + ["pysix-init", "--root", root, "--", "touch", mark], env=e,
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     wait_for(lambda: os.path.exists(os.path.join(tmp, "slow-began")), what="cont-init running")
-    target = p.pid if not pid1 else int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+    target = pid1_of(p) if pid1 else p.pid
     os.kill(target, signal.SIGINT)
     out, _ = p.communicate(timeout=20)
     assert p.returncode == 130, out
@@ -138,7 +138,7 @@ def test_cmd_receive_signals_term_before_the_cmd_started_still_stops(tmp, procs,
                     env=dict(os.environ, S6_CMD_RECEIVE_SIGNALS="1"),
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     wait_for(lambda: os.path.exists(os.path.join(tmp, "slow-began")), what="cont-init running")
-    target = p.pid if not pid1 else int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+    target = pid1_of(p) if pid1 else p.pid
     os.kill(target, signal.SIGTERM)
     out, _ = p.communicate(timeout=20)
     assert p.returncode == 143, out
@@ -175,7 +175,7 @@ def test_rung5_zero(tmp, procs, pid1):
     wait_for(lambda: os.path.exists(os.path.join(root, "run", "pysix", "services", "app", "supervise", "status")),
              what="app supervised")
     time.sleep(0.2)
-    target = p.pid if not pid1 else int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+    target = pid1_of(p) if pid1 else p.pid
     os.kill(target, signal.SIGUSR1)   # without a CMD, USR1 stops the container as s6-overlay's does
     p.communicate(timeout=20)
     assert p.returncode == 0
@@ -192,7 +192,7 @@ def test_second_term_after_the_cmd_is_gone_hurries_the_services(tmp, procs, pid1
     st = os.path.join(root, "run", "pysix", "services", "stubborn", "supervise", "status")
     wait_for(lambda: os.path.exists(st), what="stubborn supervised")
     time.sleep(0.3)
-    target = p.pid if not pid1 else int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+    target = pid1_of(p) if pid1 else p.pid
     t0 = time.monotonic()
     os.kill(target, signal.SIGTERM)   # sleep dies at once; stubborn would get 20 s
     time.sleep(0.5)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import make_sd, wait_for, write_exec
+from helpers import make_sd, pid1_of, wait_for, write_exec
 from pysix import deps
 from pysix.check import check_tree
 
@@ -195,12 +195,7 @@ def test_run_as_pid1_reaps_and_stops_on_term(tmp, procs):
     p = procs.start(["unshare", "--pid", "--fork", "--mount-proc", "pysix-run", "-d", "0", "--",
                      "sh", "-c", "(sleep 0.1 &); touch %s; exec sleep 1000" % mark],
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    def pid1():
-        for t in os.listdir("/proc/%d/task" % p.pid):
-            kids = open("/proc/%d/task/%s/children" % (p.pid, t)).read().split()
-            if kids:
-                return int(kids[0])
-    first = wait_for(pid1)
+    first = pid1_of(p)
     wait_for(lambda: os.path.exists(mark), timeout=20, what="the command started")
     time.sleep(0.3)
     os.kill(first, signal.SIGTERM)

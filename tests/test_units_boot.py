@@ -6,7 +6,8 @@ import subprocess
 import pytest
 
 from helpers import wait_for
-from test_pid1 import INIT, pid1_of, tree, wait_up
+from helpers import pid1_of
+from test_pid1 import INIT, tree, wait_up
 
 SETUP = """[Unit]
 Description=Prepare what every session needs

@@ -111,7 +111,7 @@ def test_plain_service_dir_user_and_working_directory(tmp, procs):
     import pwd
     nobody = pwd.getpwnam("nobody")
     assert got == [str(nobody.pw_uid), "/tmp", nobody.pw_dir]
-    from test_pid1 import pid1_of
+    from helpers import pid1_of
     import signal
     os.kill(pid1_of(p), signal.SIGTERM)
     p.communicate(timeout=20)
