@@ -115,34 +115,31 @@ def test_rung1_the_cmds_code(tmp, procs, pid1):
     assert run_init(procs, root, ["sleep", "30"], pid1=pid1)[0] == 143
 
 
-@MODE
-def test_rung1_stop_before_the_cmd_started(tmp, procs, pid1):
+def stop_during_cont_init(tmp, procs, pid1, sig, env=None):
+    """Send sig to pysix-init while a cont-init script runs, before the CMD (`touch` of a
+    mark) started; the exit code and output. The CMD never runs."""
     mark = os.path.join(tmp, "cmd-ran")
     root = tree(os.path.join(tmp, "r"), init={"10-slow": "touch %s/slow-began; sleep 2" % tmp})
-    e = dict(os.environ)
-    p = procs.start((PID1 if pid1 else []) + ["pysix-init", "--root", root, "--", "touch", mark], env=e,
+    p = procs.start((PID1 if pid1 else []) + ["pysix-init", "--root", root, "--", "touch", mark],
+                    env=dict(os.environ, **(env or {})),
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     wait_for(lambda: os.path.exists(os.path.join(tmp, "slow-began")), what="cont-init running")
-    target = pid1_of(p) if pid1 else p.pid
-    os.kill(target, signal.SIGINT)
+    os.kill(pid1_of(p) if pid1 else p.pid, sig)
     out, _ = p.communicate(timeout=20)
-    assert p.returncode == 130, out
     assert not os.path.exists(mark)
+    return p.returncode, out
+
+
+@MODE
+def test_rung1_stop_before_the_cmd_started(tmp, procs, pid1):
+    code, out = stop_during_cont_init(tmp, procs, pid1, signal.SIGINT)
+    assert code == 130, out
 
 
 @MODE
 def test_cmd_receive_signals_term_before_the_cmd_started_still_stops(tmp, procs, pid1):
-    mark = os.path.join(tmp, "cmd-ran")
-    root = tree(os.path.join(tmp, "r"), init={"10-slow": "touch %s/slow-began; sleep 2" % tmp})
-    p = procs.start((PID1 if pid1 else []) + ["pysix-init", "--root", root, "--", "touch", mark],
-                    env=dict(os.environ, S6_CMD_RECEIVE_SIGNALS="1"),
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    wait_for(lambda: os.path.exists(os.path.join(tmp, "slow-began")), what="cont-init running")
-    target = pid1_of(p) if pid1 else p.pid
-    os.kill(target, signal.SIGTERM)
-    out, _ = p.communicate(timeout=20)
-    assert p.returncode == 143, out
-    assert not os.path.exists(mark)
+    code, out = stop_during_cont_init(tmp, procs, pid1, signal.SIGTERM, {"S6_CMD_RECEIVE_SIGNALS": "1"})
+    assert code == 143, out
 
 
 @MODE
