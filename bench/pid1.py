@@ -129,12 +129,10 @@ NS = ["unshare", "--pid", "--fork", "--mount-proc"]
 def _ns_pid1(p: subprocess.Popen, timeout: float = 5.0) -> Optional[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            for t in os.listdir("/proc/%d/task" % p.pid):
-                kids = open("/proc/%d/task/%s/children" % (p.pid, t)).read().split()
-                if kids:
-                    return int(kids[0])
-        except OSError:
+        kids = procs.children(p.pid)
+        if kids:
+            return kids[0]
+        if p.poll() is not None:   # unshare is gone: no PID 1 will come
             return None
         time.sleep(0.001)
     return None
