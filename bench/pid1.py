@@ -150,7 +150,7 @@ def storm(init: Init, orphans: int) -> Dict[str, float]:
     try:
         code = p.wait(60)
     finally:
-        _kill(p)
+        procs.kill_group(p)   # the namespace's processes die with its PID 1
     if not os.path.exists(out):   # the child never finished its count
         return {"storm_ms": None, "reap_ms": None, "zombies_leaked": None, "exit_code_child_42": code}
     with open(out) as f:
@@ -187,22 +187,8 @@ def term(init: Init) -> Dict[str, float]:
         t_exit = time.time()
         got = float(open(out).read()) if os.path.exists(out) else float("nan")
     finally:
-        _kill(p)
+        procs.kill_group(p)   # the namespace's processes die with its PID 1
     return {"term_to_child_ms": (got - t0) * 1000, "term_to_exit_ms": (t_exit - t0) * 1000, "pss_kib": pss}
-
-
-def _kill(p: subprocess.Popen) -> None:
-    """Kill unshare's group if it still runs (once reaped, its pid may be someone else's;
-    the namespace's processes die with its PID 1)."""
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except OSError:
-            pass
-    try:
-        p.wait(5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def stop_after_boot(argv: List[str], env: Dict[str, str], cwd: str, all_up, settle: float,
@@ -240,4 +226,4 @@ def stop_after_boot(argv: List[str], env: Dict[str, str], cwd: str, all_up, sett
         for f in fds:
             if f >= 0:
                 os.close(f)
-        _kill(p)
+        procs.kill_group(p)   # the namespace's processes die with its PID 1

@@ -211,6 +211,17 @@ def pidfd(pid: int) -> int:
         return -1
 
 
+def kill_group(p: subprocess.Popen, timeout: float = 5.0) -> None:
+    """SIGKILL p's process group if p still runs (once reaped, its pid may be someone
+    else's), then wait for p, bounded; reaps it."""
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    wait_exit(p, timeout)
+
+
 def clean_up(work: str, timeout: float = 5.0) -> None:
     """After one run: SIGKILL all our descendants and everything under work, wait, reap."""
     pids = set(descendants(os.getpid())[1:]) | set(under(work))

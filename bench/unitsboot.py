@@ -58,12 +58,7 @@ def run_once(work: str, mode: str, n: int, env: Dict[str, str]) -> float:
             raise RuntimeError("pysix-init did not exit within 15 s of SIGTERM")
         return ms
     finally:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-        procs.wait_exit(p, 5)
+        procs.kill_group(p)
 
 
 LABELS: List = [("pysix (services.d)", "dirs"), ("pysix (unit files)", "units"),
