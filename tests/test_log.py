@@ -132,6 +132,24 @@ def test_not_a_directory_and_second_logger(tmp, procs):
     assert p.wait(5) == 0
 
 
+def _stderr_until(p, marker, timeout):
+    """What p wrote to its stderr pipe until `marker` came (or timeout, checked between reads)."""
+    err = b""
+    deadline = time.monotonic() + timeout
+    while marker not in err and time.monotonic() < deadline:
+        err += os.read(p.stderr.fileno(), 4096)
+    return err
+
+
+def _end_and_unmount(procs, d):
+    """Kill the loggers still running on the mount at d, then unmount it (lazily)."""
+    for q in procs.procs:
+        if q.poll() is None:
+            q.kill()
+            q.wait(5)
+    subprocess.run(["umount", "-l", d])
+
+
 def test_full_disk_is_reported_and_retried_without_loss(tmp, procs):
     d = os.path.join(tmp, "small")
     os.makedirs(d)
@@ -142,10 +160,7 @@ def test_full_disk_is_reported_and_retried_without_loss(tmp, procs):
         blob = b"".join(b"%07d\n" % i for i in range(12000))   # 96 KB on a 64 KB disk
         p.stdin.write(blob)
         p.stdin.close()
-        err = b""
-        deadline = time.monotonic() + 10
-        while b"No space left" not in err and time.monotonic() < deadline:
-            err += os.read(p.stderr.fileno(), 4096)
+        err = _stderr_until(p, b"No space left", 10)
         assert b"No space left on device" in err and b"retrying" in err
         assert p.poll() is None   # still alive, still holding the rest
         # Make room as an operator would: take what was written away.
@@ -155,11 +170,7 @@ def test_full_disk_is_reported_and_retried_without_loss(tmp, procs):
         data += open(os.path.join(d, "current"), "rb").read()
         assert data == blob
     finally:
-        for q in procs.procs:
-            if q.poll() is None:
-                q.kill()
-                q.wait(5)
-        subprocess.run(["umount", "-l", d])
+        _end_and_unmount(procs, d)
 
 
 def _current(d):
@@ -292,10 +303,7 @@ def test_a_read_only_dir_is_reported_and_retried(tmp, procs):
         p = procs.start(["pysix-log", d], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         p.stdin.write(b"written while read-only\n")
         p.stdin.flush()
-        err = b""
-        deadline = time.monotonic() + 5
-        while b"\n" not in err and time.monotonic() < deadline:
-            err += os.read(p.stderr.fileno(), 4096)
+        err = _stderr_until(p, b"\n", 5)
         assert err.startswith(b"pysix-log: warning: cannot write %s/lock: Read-only file system; retrying"
                               % d.encode())
         time.sleep(1.2)
@@ -306,8 +314,4 @@ def test_a_read_only_dir_is_reported_and_retried(tmp, procs):
         assert p.wait(5) == 0
         assert _current(d) == b"written while read-only\nand after\n"
     finally:
-        for q in procs.procs:
-            if q.poll() is None:
-                q.kill()
-                q.wait(5)
-        subprocess.run(["umount", "-l", d])
+        _end_and_unmount(procs, d)
