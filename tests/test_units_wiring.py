@@ -13,6 +13,17 @@ from test_policies import start_scan, state, stop
 INIT = ["unshare", "--pid", "--fork", "--mount-proc", "pysix-init"]
 
 
+def unit_root(tmp, name, text):
+    """A root whose only unit file is `name` (an empty services.d beside it)."""
+    root = os.path.join(tmp, "r")
+    os.makedirs(os.path.join(root, "etc", "services.d"))
+    units = os.path.join(root, "etc", "container-init", "units")
+    os.makedirs(units)
+    with open(os.path.join(units, name), "w") as f:
+        f.write(text)
+    return root
+
+
 def starts(log):
     try:
         return open(log).read().split()
@@ -70,13 +81,9 @@ def test_exit_container_on_failure_plain_service(tmp, procs):
 
 
 def test_exit_container_on_failure_unit_after_start_limit(tmp, procs):
-    root = os.path.join(tmp, "r")
-    os.makedirs(os.path.join(root, "etc", "services.d"))
-    units = os.path.join(root, "etc", "container-init", "units")
-    os.makedirs(units)
-    with open(os.path.join(units, "app.service"), "w") as f:
-        f.write("[Unit]\nStartLimitBurst=2\nStartLimitIntervalSec=30s\n[Service]\n"
-                "ExecStart=/bin/sh -c 'exit 7'\nRestart=on-failure\nRestartSec=100ms\nExitContainerOnFailure=true\n")
+    root = unit_root(tmp, "app.service",
+                     "[Unit]\nStartLimitBurst=2\nStartLimitIntervalSec=30s\n[Service]\n"
+                     "ExecStart=/bin/sh -c 'exit 7'\nRestart=on-failure\nRestartSec=100ms\nExitContainerOnFailure=true\n")
     t0 = time.monotonic()
     p = procs.start(INIT + ["--root", root], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out, _ = p.communicate(timeout=30)
@@ -86,12 +93,7 @@ def test_exit_container_on_failure_unit_after_start_limit(tmp, procs):
 
 
 def test_clean_exit_of_a_unit_with_restart_no_is_not_a_failure(tmp, procs):
-    root = os.path.join(tmp, "r")
-    os.makedirs(os.path.join(root, "etc", "services.d"))
-    units = os.path.join(root, "etc", "container-init", "units")
-    os.makedirs(units)
-    with open(os.path.join(units, "job.service"), "w") as f:
-        f.write("[Service]\nExecStart=/bin/true\nExitContainerOnFailure=true\n")
+    root = unit_root(tmp, "job.service", "[Service]\nExecStart=/bin/true\nExitContainerOnFailure=true\n")
     p = procs.start(INIT + ["--root", root, "--", "sh", "-c", "sleep 1.5; echo still-here"],
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out, _ = p.communicate(timeout=30)
