@@ -96,11 +96,17 @@ def test_ctrl_c_to_the_whole_process_group_still_stops_in_order(tmp, procs):
     assert text.index("web-finish") < text.index("cont-finish-ran")
 
 
-def test_service_ignoring_term_is_killed_after_grace_not_before(tmp, procs):
+def start_stubborn(tmp, procs, grace_ms):
+    """pysix-init with one service that ignores TERM, once it is up: (Popen, PID 1's host pid)."""
     root = tree(os.path.join(tmp, "r"), {"stubborn": ("trap '' TERM; while :; do sleep 0.05; done", {})})
-    p = start(procs, root, env={"PYSIX_SERVICES_GRACETIME": "1500"})
+    p = start(procs, root, env={"PYSIX_SERVICES_GRACETIME": str(grace_ms)})
     pid1 = pid1_of(p)
     wait_up(root, "stubborn")
+    return p, pid1
+
+
+def test_service_ignoring_term_is_killed_after_grace_not_before(tmp, procs):
+    p, pid1 = start_stubborn(tmp, procs, 1500)
     t0 = time.monotonic()
     os.kill(pid1, signal.SIGTERM)
     p.communicate(timeout=20)
@@ -109,10 +115,7 @@ def test_service_ignoring_term_is_killed_after_grace_not_before(tmp, procs):
 
 
 def test_second_term_skips_grace(tmp, procs):
-    root = tree(os.path.join(tmp, "r"), {"stubborn": ("trap '' TERM; while :; do sleep 0.05; done", {})})
-    p = start(procs, root, env={"PYSIX_SERVICES_GRACETIME": "20000"})
-    pid1 = pid1_of(p)
-    wait_up(root, "stubborn")
+    p, pid1 = start_stubborn(tmp, procs, 20000)
     t0 = time.monotonic()
     os.kill(pid1, signal.SIGTERM)
     time.sleep(0.3)
