@@ -15,7 +15,11 @@ a short word (an exit code, `lost`, `killed`, `got:SIG`...). The tests in
 tests/test_initcompat.py call the same cases on pysix-init and assert;
 this script prints the table the README and the notes quote.
 
-Every process a case starts is ended by pid when the case is over.
+Every process a case starts is ended by pid when the case is over: each
+run's processes carry a mark in their environment (INITCOMPAT_RUN), so the
+init, its CMD and whatever they fork are found wherever they were
+re-parented (a plain-child init killed leaves its CMD to the host's PID 1);
+as PID 1, `unshare --kill-child` also takes the namespace down with unshare.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import itertools
 import tempfile
 import time
 from typing import Callable, Dict, List, Optional, Tuple
@@ -34,6 +39,10 @@ ROOT = os.path.dirname(HERE)
 EARLY_DELAYS_MS = (0, 2, 5, 10, 20, 100)
 LOST_AFTER = 8.0   # s without an exit after a TERM: the TERM was lost (generous: the cores may be busy)
 
+
+MARK = "INITCOMPAT_RUN"   # in the environment of every process of one Run (see marked())
+END_WITHIN = 5.0          # s: Run.end() SIGKILLs until nothing of the run is left, this long at most
+_runs = itertools.count()
 
 # PYSIX_COMPARE=/path/to/another/checkout adds a column "pysix@other" (e.g. main, for before/after).
 COMPARE = os.environ.get("PYSIX_COMPARE", "")
@@ -77,12 +86,19 @@ class Run:
         e["PATH"] = fast_python_path(tmp)
         e["PYTHONPATH"] = COMPARE if name == "pysix@other" else ROOT
         e.update(env or {})
+        self.mark = "%d.%d" % (os.getpid(), next(_runs))
+        e[MARK] = self.mark
         self.env = e
-        prefix = ["unshare", "--pid", "--fork", "--mount-proc"] if mode == "pid1" else []
+        # --kill-child: should unshare die first, its child (the namespace's PID 1) dies too.
+        prefix = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"] if mode == "pid1" else []
         self.t0 = time.monotonic()
         self.p = subprocess.Popen(prefix + init_argv(name, mode, root) + cmd, env=e, stdin=stdin,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        self.target = self.p.pid if mode == "child" else self._ns_init()
+        try:
+            self.target = self.p.pid if mode == "child" else self._ns_init()
+        except BaseException:
+            self.end()
+            raise
         self.appeared = time.monotonic()
 
     def _ns_init(self) -> int:
@@ -131,18 +147,68 @@ class Run:
         return out.decode(errors="replace"), err.decode(errors="replace")
 
     def end(self) -> None:
-        """SIGKILL the init (as PID 1 that ends its namespace) and unshare, by pid."""
-        for pid in (self.target, self.p.pid):
-            if not pid:
-                continue
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        """SIGKILL, by pid, every process of this run: unshare or the init we started while
+        it runs, every process carrying this run's mark and their descendants, wherever
+        they were re-parented; again until none is left (at most END_WITHIN s). Then reap."""
+        deadline = time.monotonic() + END_WITHIN
+        while True:
+            pids = set(marked(self.mark))
+            if self.p.poll() is None:   # not reaped yet: its pid is still ours
+                pids.add(self.p.pid)
+            for root in list(pids):
+                pids.update(descendants(root))
+            pids.discard(os.getpid())
+            if not pids:
+                break
+            if time.monotonic() > deadline:
+                print("initcompat: still running after %g s: %s" % (END_WITHIN, sorted(pids)),
+                      file=sys.stderr, flush=True)
+                break
+            for pid in pids:
+                kill_pid(pid)
+            time.sleep(0.005)
         try:
             self.p.communicate(timeout=5)
         except (subprocess.TimeoutExpired, ValueError):
             pass
+
+
+def marked(mark: str) -> List[int]:
+    """Live processes whose environment holds INITCOMPAT_RUN=mark (a Run's processes)."""
+    needle = b"\0%s=%s\0" % (MARK.encode(), mark.encode())
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                env = b"\0" + f.read()
+        except OSError:
+            continue
+        if needle in env and pid_state(int(d)) not in ("", "Z"):
+            out.append(int(d))
+    return out
+
+
+def descendants(pid: int) -> List[int]:
+    """pid's live children, grandchildren..., from /proc/PID/task/*/children."""
+    out: List[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tids = os.listdir("/proc/%d/task" % p)
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open("/proc/%d/task/%s/children" % (p, t)) as f:
+                    kids = [int(k) for k in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            out.extend(kids)
+            todo.extend(kids)
+    return out
 
 
 def pid_state(pid: int) -> str:
