@@ -366,12 +366,7 @@ def case_stop_signal(name: str, mode: str, tmp: str, sig: int) -> str:
 
 
 def case_exit_code(name: str, mode: str, tmp: str, script: str) -> str:
-    r = Run(name, mode, ["sh", "-c", script], tmp)
-    try:
-        rc = r.wait(10)
-        return "running" if rc is None else str(rc)
-    finally:
-        r.end()
+    return case_argv(name, mode, tmp, ["sh", "-c", script])
 
 
 def _noexec(tmp: str) -> str:
