@@ -176,19 +176,26 @@ def test_log_pipe_loses_no_line_when_either_side_is_killed(tmp, procs):
     os.makedirs(os.path.join(svc, "log"))
     os.makedirs(out)
     write_exec(os.path.join(svc, "log", "run"), "#!/bin/sh\nexec pysix-log -s 100M %s\n" % out)
+    def written():
+        try:
+            return int(open(last).read())
+        except (OSError, ValueError):
+            return 0
     p = procs.start(["pysix-svscan", scan])
     logger = os.path.join(svc, "log")
-    wait_for(lambda: up_pid(svc) and up_pid(logger))
+    wait_for(lambda: up_pid(svc) and up_pid(logger), timeout=30, what="svc and its logger up")
     for i in range(6):
-        time.sleep(0.15)
+        # Mid-stream: this incarnation has written (loaded cores may take a while to start python).
+        before = written()
+        wait_for(lambda: written() >= before + 10, timeout=30, what="the writer writing")
         # The service is SIGKILLed mid-stream; the logger is restarted the way
         # an operator does (TERM: it writes what it has read, then exits).
         victim = svc if i % 2 == 0 else logger
         pid = up_pid(victim)
         if pid:
             os.kill(pid, signal.SIGKILL if victim == svc else signal.SIGTERM)
-        wait_for(lambda: up_pid(victim) and up_pid(victim) != pid, timeout=5, what="restart")
-    time.sleep(0.2)
+        wait_for(lambda: up_pid(victim) and up_pid(victim) != pid, timeout=30, what="restart")
+    wait_for(lambda: written() > 100, timeout=30, what="more than 100 lines written")
     stop(p)   # the logger drains the pipe before the scanner exits
     n = int(open(last).read())
     got = [int(x) for x in open(os.path.join(out, "current")).read().split()]
