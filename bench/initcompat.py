@@ -146,6 +146,12 @@ class Run:
         out, err = self.p.communicate(timeout=5)
         return out.decode(errors="replace"), err.decode(errors="replace")
 
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end()
+
     def end(self) -> None:
         """SIGKILL, by pid, every process of this run: unshare or the init we started while
         it runs, every process carrying this run's mark and their descendants, wherever
@@ -308,8 +314,7 @@ def case_early_term(name: str, mode: str, tmp: str, delay_ms: float) -> str:
     `143` = ended by it (the CMD got it, or was never started); `lost` =
     still running 3 s later; `orphan` = the init ended, its CMD runs on."""
     pidf = os.path.join(tmp, "cmd.pid")
-    r = Run(name, mode, ["sh", "-c", "echo $$ > %s; exec sleep 30" % pidf], tmp)
-    try:
+    with Run(name, mode, ["sh", "-c", "echo $$ > %s; exec sleep 30" % pidf], tmp) as r:
         time.sleep(max(0.0, r.appeared + delay_ms / 1000.0 - time.monotonic()))
         r.signal(signal.SIGTERM)
         rc = r.wait(LOST_AFTER)
@@ -325,15 +330,12 @@ def case_early_term(name: str, mode: str, tmp: str, delay_ms: float) -> str:
                 kill_pid(cmd)
                 return "orphan(%s)" % rc_word
         return rc_word
-    finally:
-        r.end()
 
 
 def case_forward(name: str, mode: str, tmp: str, sig: int) -> str:
     """A non-stopping signal: `got` if the CMD received it and the init kept running."""
     log, pidf = os.path.join(tmp, "log"), os.path.join(tmp, "pid")
-    r = Run(name, mode, _trap_cmd(log, pidf), tmp)
-    try:
+    with Run(name, mode, _trap_cmd(log, pidf), tmp) as r:
         if not read_pid(pidf):
             return "no-cmd"
         r.signal(sig)
@@ -341,8 +343,6 @@ def case_forward(name: str, mode: str, tmp: str, sig: int) -> str:
         got = wait_until(lambda: want in _logged(log), 2.0)
         alive = r.wait(0.2) is None
         return ("got" if got else "not-got") + ("" if alive else ",exited")
-    finally:
-        r.end()
 
 
 def case_stop_signal(name: str, mode: str, tmp: str, sig: int) -> str:
@@ -353,16 +353,13 @@ def case_stop_signal(name: str, mode: str, tmp: str, sig: int) -> str:
     for s in TRAPPED:
         traps.append("trap 'echo %s >> %s; exit 7' %s" % (s, log, s))
     cmd = ["sh", "-c", "; ".join(traps) + "; echo $$ > %s; while :; do sleep 0.05; done" % pidf]
-    r = Run(name, mode, cmd, tmp)
-    try:
+    with Run(name, mode, cmd, tmp) as r:
         if not read_pid(pidf):
             return "no-cmd"
         r.signal(sig)
         rc = r.wait(5)
         got = [s for s in _logged(log)]
         return "%s->%s,%s" % (want, "+".join(got) or "nothing", "running" if rc is None else rc)
-    finally:
-        r.end()
 
 
 def case_exit_code(name: str, mode: str, tmp: str, script: str) -> str:
@@ -378,12 +375,9 @@ def _noexec(tmp: str) -> str:
 
 
 def case_argv(name: str, mode: str, tmp: str, argv: List[str]) -> str:
-    r = Run(name, mode, argv, tmp)
-    try:
+    with Run(name, mode, argv, tmp) as r:
         rc = r.wait(10)
         return "running" if rc is None else str(rc)
-    finally:
-        r.end()
 
 
 def case_second_term(name: str, mode: str, tmp: str) -> str:
@@ -391,8 +385,7 @@ def case_second_term(name: str, mode: str, tmp: str) -> str:
     pidf, log = os.path.join(tmp, "pid"), os.path.join(tmp, "log")
     cmd = ["sh", "-c", "n=0; trap 'n=$((n+1)); echo $n >> %s' TERM; echo $$ > %s; "
                        "while [ $n -lt 2 ]; do sleep 0.05; done; sleep 0.5; exit 0" % (log, pidf)]
-    r = Run(name, mode, cmd, tmp, env={"PYSIX_SERVICES_GRACETIME": "5000"})
-    try:
+    with Run(name, mode, cmd, tmp, env={"PYSIX_SERVICES_GRACETIME": "5000"}) as r:
         if not read_pid(pidf):
             return "no-cmd"
         r.signal(signal.SIGTERM)
@@ -400,49 +393,41 @@ def case_second_term(name: str, mode: str, tmp: str) -> str:
         r.signal(signal.SIGTERM)
         rc = r.wait(5)
         return "running" if rc is None else str(rc)
-    finally:
-        r.end()
 
 
 def case_quiet(name: str, mode: str, tmp: str) -> str:
     """What the init itself writes when the CMD runs and exits 0: `silent` or the bytes."""
-    r = Run(name, mode, ["true"], tmp)
-    try:
+    with Run(name, mode, ["true"], tmp) as r:
         r.wait(10)
         out, err = r.output()
         text = (out + err).strip()
         return "silent" if not text else repr(text[:60])
-    finally:
-        r.end()
 
 
 def case_env(name: str, mode: str, tmp: str) -> str:
     """Variables the CMD sees that the container did not set: `same` or their names."""
     dump = os.path.join(tmp, "env")
-    r = Run(name, mode, ["sh", "-c", "env > %s" % dump], tmp)
-    try:
+    with Run(name, mode, ["sh", "-c", "env > %s" % dump], tmp) as r:
         r.wait(10)
         got = {}
-        with open(dump) as f:
-            for line in f:
-                if "=" in line:
-                    k, v = line.rstrip("\n").split("=", 1)
-                    got[k] = v
+        try:
+            with open(dump) as f:
+                for line in f:
+                    if "=" in line:
+                        k, v = line.rstrip("\n").split("=", 1)
+                        got[k] = v
+        except OSError:
+            return "no-env"
         # sh itself sets PWD (and may set OLDPWD, SHLVL, _)
         extra = sorted(k for k in got if k not in r.env and k not in ("PWD", "OLDPWD", "SHLVL", "_"))
         changed = sorted(k for k in got if k in r.env and got[k] != r.env[k] and k not in ("PWD", "_"))
         return "same" if not extra and not changed else "+" + ",".join(extra + changed)
-    except OSError:
-        return "no-env"
-    finally:
-        r.end()
 
 
 def case_job_control(name: str, mode: str, tmp: str) -> str:
     """TSTP to the init: is the CMD stopped, is the init stopped; then CONT: does the CMD run again."""
     pidf = os.path.join(tmp, "pid")
-    r = Run(name, mode, ["sh", "-c", "echo $$ > %s; while :; do sleep 0.05; done" % pidf], tmp)
-    try:
+    with Run(name, mode, ["sh", "-c", "echo $$ > %s; while :; do sleep 0.05; done" % pidf], tmp) as r:
         cmd = host_pid_of(read_pid(pidf), r)
         if not cmd:
             return "no-cmd"
@@ -454,8 +439,6 @@ def case_job_control(name: str, mode: str, tmp: str) -> str:
         return "cmd:%s init:%s cont:%s" % ("stopped" if cmd_stopped else "running",
                                            "stopped" if init_stopped else "running",
                                            "resumed" if resumed else "still-stopped")
-    finally:
-        r.end()
 
 
 def case_zombies(name: str, mode: str, tmp: str) -> str:
@@ -464,16 +447,13 @@ def case_zombies(name: str, mode: str, tmp: str) -> str:
     out = os.path.join(tmp, "z")
     script = ("i=0; while [ $i -lt 20 ]; do (sleep 0.01 &); i=$((i+1)); done; sleep 0.5; "
               "ps -o stat= --ppid $PPID | grep -c '^Z' > %s; exit 0" % out)
-    r = Run(name, mode, ["sh", "-c", script], tmp)
-    try:
+    with Run(name, mode, ["sh", "-c", script], tmp) as r:
         rc = r.wait(10)
         try:
             with open(out) as f:
                 return "zombies:%s,rc:%s" % (f.read().strip(), rc)
         except OSError:
             return "no-count"
-    finally:
-        r.end()
 
 
 def cases(quick: bool = False) -> List[Tuple[str, Callable[[str, str, str], str]]]:
