@@ -51,6 +51,8 @@ def test_session_mode_ends_leftovers_at_death_and_down(tmp, procs):
     pid = wait_for(lambda: up_pid(sd), what="up")
     c1, c2 = child_of(sd, 1), child_of(sd, 2)
     procs.track(c1, c2)
+    # child2 is written before its setsid() ran: killed before it, it is still in run's session.
+    wait_for(lambda: os.getsid(c2) == c2, what="child2 in a session of its own")
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not pid_alive(c1), what="session leftover ended")
     assert pid_alive(c2)        # left the session: only a cgroup catches it
