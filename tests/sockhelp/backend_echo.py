@@ -3,7 +3,6 @@
 usage: backend_echo.py ADDR [DELAY]   ADDR host:port or /unix/path; DELAY seconds before binding
 """
 import os
-import socket
 import socketserver
 import sys
 import time
