@@ -52,11 +52,7 @@ def _find_base() -> Optional[str]:
     root = os.environ.get("PYSIX_CGROUP_ROOT") or MOUNT
     if not _is_cgroup2(root):
         return None
-    try:
-        with open("/proc/self/cgroup") as f:
-            rel = next((ln[3:].strip() for ln in f if ln.startswith("0::")), None)
-    except OSError:
-        return None
+    rel = _own_cgroup()
     if rel is None:
         return None
     if os.path.basename(rel) == INIT_LEAF:     # a PID 1 that moved itself there (enable_controllers)
@@ -171,14 +167,16 @@ def _write(path: str, text: str) -> None:
 
 def _at_namespace_root() -> bool:
     """PID 1 whose cgroup is its namespace's root (or the leaf it moved itself to)."""
-    if os.getpid() != 1:
-        return False
+    return os.getpid() == 1 and _own_cgroup() in ("/", "/" + INIT_LEAF)
+
+
+def _own_cgroup() -> Optional[str]:
+    """This process's cgroup v2 path (the `0::` line of /proc/self/cgroup), or None."""
     try:
         with open("/proc/self/cgroup") as f:
-            rel = next((ln[3:].strip() for ln in f if ln.startswith("0::")), None)
+            return next((ln[3:].strip() for ln in f if ln.startswith("0::")), None)
     except OSError:
-        return False
-    return rel in ("/", "/" + INIT_LEAF)
+        return None
 
 
 def _move_all(src: str, dst: str) -> None:
