@@ -35,17 +35,18 @@ def _is_cgroup2(path: str) -> bool:
     return False
 
 
-_base: Optional[tuple] = None    # (pid, answer): read once by the scanner, before its forks (speed.py)
+_base: Optional[tuple] = None    # (answer,): read once, by the scanner before its forks (speed.py)
 
 
 def base() -> Optional[str]:
     """The writable cgroup2 dir this process is in, or None (session mode).
 
-    Cached per process: a forked supervisor is in its scanner's cgroup."""
+    Read once: a forked supervisor is where its scanner was, and a PID 1 that
+    moves itself into INIT_LEAF later keeps the same answer (see _find_base)."""
     global _base
-    if _base is None or _base[0] != os.getppid() and _base[0] != os.getpid():
-        _base = (os.getpid(), _find_base())
-    return _base[1]
+    if _base is None:
+        _base = (_find_base(),)
+    return _base[0]
 
 
 def _find_base() -> Optional[str]:

@@ -80,7 +80,7 @@ class Group:
         self.timer = None
         self.pending = False    # leftovers were sent SIGTERM, not yet SIGKILL
         self.shim: List[str] = []   # prelude(): made once, run before every start
-        self.left = False       # session mode: members outside run's process group were signalled
+        self.outside_pgrp = False       # session mode: members outside run's process group were signalled
         if self.mode == "control-group":
             b = cgroup.base()
             if b is not None:
@@ -156,7 +156,7 @@ class Group:
         for pid in left:
             kill(pid, signal.SIGTERM)
             kill(pid, signal.SIGCONT)
-        self.left = bool(left) and not self.cg    # outside run's process group: look again at the SIGKILL
+        self.outside_pgrp = bool(left) and not self.cg    # outside run's process group: look again at the SIGKILL
         self.pending = bool(left) or group
         if self.pending and self.timer is None:
             ms, _ = read_uint(".", "timeout-kill", 0)
@@ -178,10 +178,10 @@ class Group:
             return
         if self.sid:
             kill(-self.sid, signal.SIGKILL)
-            if self.left:
+            if self.outside_pgrp:
                 for pid in session_members(self.sid):
                     kill(pid, signal.SIGKILL)
-            self.left = False
+            self.outside_pgrp = False
 
     def leave(self) -> None:
         self.end()
