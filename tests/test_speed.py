@@ -1,4 +1,5 @@
-"""The speed tricks of pysix/speed.py hold: a forked supervisor imports nothing.
+"""The speed tricks of pysix/speed.py hold: a forked supervisor imports nothing,
+and on CPython 3.12+ what it calls is immortal.
 
 An import after the fork runs importlib and creates module objects in every
 supervisor (one lazy import per start cost each 1.8 ms and ~120 copied
@@ -7,11 +8,29 @@ supervisor has: start, readiness, death and restart, finish, control
 letters, dependencies, the exit; each supervisor writes down the modules it
 imported after its fork.
 """
+import glob
 import os
 import subprocess
 import sys
 
+import pytest
+
 from helpers import make_sd, read_status, wait_for
+
+
+def _interpreters():
+    """This one, and a CPython with immortal objects (3.12, 3.13) when there is one."""
+    found = [sys.executable]
+    if sys.version_info[:2] not in ((3, 12), (3, 13)):
+        for pattern in ("/root/.pyenv/versions/3.12*/bin/python3", "/usr/bin/python3.12", "/usr/bin/python3.13"):
+            hits = sorted(glob.glob(pattern))
+            if hits:
+                found.append(hits[-1])
+                break
+    return found
+
+
+IMMORTAL_PY = _interpreters()[1:] or ([sys.executable] if sys.version_info[:2] in ((3, 12), (3, 13)) else [])
 
 HARNESS = r'''
 import os, sys
@@ -36,7 +55,8 @@ sys.exit(main([sys.argv[1]]))
 '''
 
 
-def test_supervisors_import_nothing_after_the_fork(tmp, procs):
+@pytest.mark.parametrize("python", _interpreters(), ids=lambda p: os.path.basename(p) if p != sys.executable else "this")
+def test_supervisors_import_nothing_after_the_fork(tmp, procs, python):
     scan = os.path.join(tmp, "scan")
     out = os.path.join(tmp, "imports")
     os.makedirs(out)
@@ -51,7 +71,7 @@ def test_supervisors_import_nothing_after_the_fork(tmp, procs):
     harness = os.path.join(tmp, "harness.py")
     with open(harness, "w") as f:
         f.write(HARNESS)
-    p = procs.start([sys.executable, harness, scan, out])
+    p = procs.start([python, harness, scan, out])
     wait_for(lambda: os.path.exists(os.path.join(tmp, "died")), 10, what="a's first run")
     for sd in ("a", "b"):
         wait_for(lambda sd=sd: (read_status(os.path.join(scan, sd)) or 0) and read_status(os.path.join(scan, sd)).pid,
@@ -67,3 +87,54 @@ def test_supervisors_import_nothing_after_the_fork(tmp, procs):
             found[name] = [m for m in f.read().split() if m]
     assert sorted(found) == ["a", "b", "b.log"], found
     assert found == {name: [] for name in found}, "imported after the fork (add to speed.SUPERVISOR_MODULES): %r" % found
+
+
+IMMORTAL_CHECK = r'''
+import gc, os, sys, weakref
+from pysix import speed
+from pysix.status import Status
+import pysix.supervise.supervisor as sup
+
+class Held:         # what a scanner callback may hold: a service, a file
+    pass
+held = Held()
+gone = weakref.ref(held)
+callback = lambda st, s=held: s            # made by a call, holding an object
+bound = [].append                          # a built-in bound to an object
+speed.prepare_fork()
+imm = sys.getrefcount(None)
+print("function", sys.getrefcount(sup.run_supervisor) == imm)
+print("method", sys.getrefcount(sup.Supervisor.setup) == imm)
+print("code", sys.getrefcount(sup.run_supervisor.__code__) == imm)
+print("class", sys.getrefcount(sup.Supervisor) == imm)
+print("record", sys.getrefcount(Status) == imm, sys.getrefcount(Status.__new__) == imm)
+print("builtin", sys.getrefcount(os.read) == imm)
+print("module", sys.getrefcount(sup) == imm)
+print("callback", sys.getrefcount(callback) != imm)
+print("bound", sys.getrefcount(bound) != imm)
+del callback, held
+print("freed", gone() is None)
+'''
+
+
+@pytest.mark.skipif(not IMMORTAL_PY, reason="no CPython 3.12 or 3.13 on this machine")
+def test_what_supervisors_call_is_immortal_and_scanner_state_is_not():
+    """Calling a function in a forked supervisor writes no reference count.
+
+    A callback the scanner holds (it may drop it, and with it a service or a
+    file) stays mortal and is freed when dropped.
+    """
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = subprocess.run([IMMORTAL_PY[0], "-S", "-c", IMMORTAL_CHECK], capture_output=True, text=True,
+                       timeout=30, env=env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("\n")
+    assert [ln for ln in lines if ln and "False" in ln] == [], r.stdout
+
+
+def test_no_immortal_objects_before_312():
+    """3.11 has no immortal objects: nothing is written, nothing is claimed."""
+    from pysix import speed
+    if sys.version_info[:2] in ((3, 12), (3, 13)):
+        pytest.skip("this interpreter has immortal objects")
+    assert speed._immortalize() == 0
