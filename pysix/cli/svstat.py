@@ -60,8 +60,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _usage("too many option fields (at most 16)")
     from .. import svstatfmt
     from ..lockprobe import supervised
-    from ..policy import STATE_FILE, parse_state
     from ..status import unpack_status
+    want_state = bool(names) or with_state or as_json   # s6's one-line form never shows pysix-state
+    if want_state:
+        from ..policy import STATE_FILE, parse_state
 
     now = time.time_ns()
     rc = 0
@@ -85,11 +87,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 _err(as_json, objs, sd, "unable to read status for %s: %s" % (
                     sd, getattr(e, "strerror", None) or e), running)
                 continue
-        try:
-            with open(os.path.join(sd, STATE_FILE), "rb") as f:
-                ps = parse_state(f.read())
-        except OSError:
-            pass
+        if want_state:
+            try:
+                with open(os.path.join(sd, STATE_FILE), "rb") as f:
+                    ps = parse_state(f.read())
+            except OSError:
+                pass
         if as_json:
             objs.append(svstatfmt.as_dict(sd, st, running, normally_up, now, ps if running else None))
             from ..killmode import status_fields
