@@ -52,6 +52,12 @@ def check(results: Results) -> List[dict]:
     bare = _med(results, "interpreter start-up", "python")
     add("status query <= python -c pass + 1 ms", _med(results, "status query", "pysix"),
         None if bare is None else bare + 1.0, unit="ms")
+    # Issue 19's form: two commands, each at most 1 ms above a bare interpreter,
+    # plus the time s6's own two commands spent waiting (their run less the start
+    # of a C command, which a status query is).
+    s6_ctl, s6_q = _med(results, "control down+up", "s6"), _med(results, "status query", "s6")
+    add("control down+up <= 2 x (python -c pass + 1 ms) + s6's waits", _med(results, "control down+up", "pysix"),
+        None if None in (bare, s6_ctl, s6_q) else 2 * (bare + 1.0) + s6_ctl - 2 * s6_q, unit="ms")
     add("PID 1: no zombie leaked", _max(results, "PID 1: zombies leaked", "pysix"), 0.0, unit="zombies")
     code = _med(results, "PID 1: exit code when child exits 42", "pysix")
     rows.append({"target": "PID 1: exit code 42 propagated", "pysix": code, "limit": 42, "unit": "code",
