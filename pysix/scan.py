@@ -104,6 +104,7 @@ class Scanner:
         self.scan_pending = False
         self.masked = False     # inside scan(): spawns wait in `batch`, forked together at its end
         self.batch: List[Tuple[Service, bool]] = []
+        self.prepared = False   # speed.prepare_fork() ran: at the first fork, so a tree with none pays nothing
         self.watch = None
         self.ctl_r = self.ctl_w = self.lock_fd = -1
         self.spawn_hook: Callable[[str], None] = lambda name: None
@@ -161,7 +162,6 @@ class Scanner:
         self.spawner = spawn
         from .cgroup import prepare_tree
         prepare_tree(self.scandir, self.warn)     # memory accounting for the services' cgroups
-        speed.prepare_fork()
         self.scan()
         self.loop.call_later(0, self._start_watching)
 
@@ -339,6 +339,9 @@ class Scanner:
         it wrote there would be copied once more for each child (measured:
         ~110 pages per fork when the bookkeeping was done in between, ~20 now).
         """
+        if not self.prepared:
+            speed.prepare_fork()
+            self.prepared = True
         plans = [self._plan(svc, log) for svc, log in jobs]
         self.spawner.ENV = speed.fork_env()
         pids: List[object] = []
