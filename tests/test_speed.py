@@ -138,3 +138,26 @@ def test_no_immortal_objects_before_312():
     if sys.version_info[:2] in ((3, 12), (3, 13)):
         pytest.skip("this interpreter has immortal objects")
     assert speed._immortalize() == 0
+
+
+@pytest.mark.skipif(not IMMORTAL_PY, reason="no CPython 3.12 or 3.13 on this machine")
+def test_pid1_with_only_a_cmd_prepares_no_fork(tmp, procs):
+    """The supervisors' set-up (their modules, _ctypes, the immortal objects) waits
+    for a first supervisor: pysix-init as PID 1 with only a CMD stays a bare
+    interpreter (as a subreaper, outside a namespace, it loads ctypes for prctl)."""
+    root = os.path.join(tmp, "root")
+    os.makedirs(os.path.join(root, "etc"))
+    marker = os.path.join(tmp, "cmd-started")
+    init = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bin", "pysix-init")
+    p = procs.start(["unshare", "--pid", "--fork", "--mount-proc", IMMORTAL_PY[0], "-S", init, "--root", root,
+                     "--", "sh", "-c", ": > %s; exec sleep 100" % marker],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(marker), 20, what="the CMD")
+    with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+        pid1 = int(f.read().split()[0])
+    procs.pids.append(pid1)
+    with open("/proc/%d/maps" % pid1) as f:
+        maps = f.read()
+    os.kill(pid1, 15)
+    assert p.wait(20) == 143
+    assert "python3" in maps and "_ctypes" not in maps
