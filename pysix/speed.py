@@ -9,7 +9,8 @@ supervisor touch as little as it can. Figures: CPython 3.12, the 2-core
 development machine, `bench/run.py --only explain` (schedstat CPU and
 minor faults per supervisor at boot, N=50) unless said.
 
-Done here, by the scanner, before its first fork (`prepare_fork`):
+Done here, by the scanner, right before its first fork (`prepare_fork`;
+not at start, so PID 1 with only a CMD pays none of it):
 * every module a supervisor can import during its life is imported: one
   lazy import after the fork (execshim, once per start) cost each
   supervisor 1.8 ms and ~120 faults; `SUPERVISOR_MODULES` is the list and
@@ -26,9 +27,9 @@ Done here, by the scanner, before its first fork (`prepare_fork`):
   (module-level functions and their code, classes, modules and their
   dicts, built-in functions, descriptors) are made immortal (PEP 683), as
   None is: calling a function no longer writes its reference count, so the
-  pages holding them stay shared. 1192 -> 948 KiB private per supervisor
-  and 370 -> 310 faults at boot (N=50); ~5,600 objects in 1-2 ms, plus
-  0.6-1 ms to import _ctypes (`_immortalize`). Only objects that live as
+  pages holding them stay shared. 1192 -> 912 KiB private per supervisor
+  and 370 -> 303 faults at boot (N=50, full bench run); ~5,400 objects in
+  1-2 ms, plus 0.4-1 ms to import _ctypes (`_immortalize`). Only objects that live as
   long as the scanner anyway qualify: closures, classes made in functions
   and bound built-in methods stay mortal, so nothing the scanner drops
   later is kept;
