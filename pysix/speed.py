@@ -24,12 +24,13 @@ not at start, so PID 1 with only a CMD pays none of it):
   never writes) the objects the supervisors share; each child freezes again
   right after the fork (scan._child);
 * on CPython 3.12 and 3.13, the objects every supervisor calls or reads
-  (module-level functions and their code, classes, modules and their
-  dicts, built-in functions, descriptors) are made immortal (PEP 683), as
-  None is: calling a function no longer writes its reference count, so the
-  pages holding them stay shared. 1192 -> 912 KiB private per supervisor
-  and 370 -> 303 faults at boot (N=50, full bench run); ~5,400 objects in
-  1-2 ms, plus 0.4-1 ms to import _ctypes (`_immortalize`). Only objects that live as
+  (module-level functions, their code, constants and defaults, classes,
+  modules and their dicts, built-in functions, descriptors) are made
+  immortal (PEP 683), as None is: calling a function no longer writes its
+  reference count, so the pages holding them stay shared. 1192 -> 912 KiB
+  private per supervisor and 370 -> 303 faults at boot (N=50, full bench
+  run), the constants another 932 -> 900 KiB (same minute); ~7,900
+  objects in 3 ms, plus 0.4-1 ms to import _ctypes (`_immortalize`). Only objects that live as
   long as the scanner anyway qualify: closures, classes made in functions
   and bound built-in methods stay mortal, so nothing the scanner drops
   later is kept;
@@ -115,6 +116,7 @@ def _immortalize() -> int:
              # and the descriptors: method, wrapper, classmethod, getset, member
              type(str.join), type(object.__init__), type(dict.__dict__["fromkeys"]),
              type(Function.__code__), type(type.__dict__["__basicsize__"])}
+    consts = {str, bytes, tuple, int, float, frozenset, type(_immortalize.__code__)}
     objects = gc.get_objects()
     classes = {t for t in set(map(type, objects)) if issubclass(t, type)}   # type and metaclasses
     objs = []
@@ -126,7 +128,12 @@ def _immortalize() -> int:
         elif t is Function:
             if "<" in o.__qualname__ and not _plain(o, classes):
                 continue
-            objs.append(o.__code__)
+            code = o.__code__
+            objs.append(code)
+            # its constants (strings, tuples, numbers) live as long as its code
+            objs.extend(c for c in code.co_consts if type(c) in consts)
+            if o.__defaults__:
+                objs.append(o.__defaults__)
         elif t is Builtin:
             if not (o.__self__ is None or type(o.__self__) is Module or type(o.__self__) in classes):
                 continue                        # bound to an object that may go away
