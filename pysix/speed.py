@@ -30,10 +30,10 @@ not at start, so PID 1 with only a CMD pays none of it):
   reference count, so the pages holding them stay shared. 1192 -> 912 KiB
   private per supervisor and 370 -> 303 faults at boot (N=50, full bench
   run), the constants another 932 -> 900 KiB (same minute); ~7,900
-  objects in 3 ms, plus 0.4-1 ms to import _ctypes (`_immortalize`). Only objects that live as
-  long as the scanner anyway qualify: closures, classes made in functions
-  and bound built-in methods stay mortal, so nothing the scanner drops
-  later is kept;
+  objects in 3 ms, plus 0.4-1 ms to import _ctypes (`_immortalize`).
+  Only objects that live as long as the scanner anyway qualify: closures
+  holding more than plain values, classes made in functions and built-ins
+  bound to instances stay mortal, so nothing the scanner drops is kept;
 * the services' environment, one dict of bytes (`fork_env`): os.environ
   converted at each posix_spawn cost each supervisor ~190 KiB;
 * pysix-svscan becomes a subreaper after its first forks: ctypes (the only

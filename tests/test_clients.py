@@ -171,7 +171,6 @@ def test_clients_import_little():
     assert (rc, out.strip()) == (0, "")
 
 
-
 def test_plain_status_query_reads_no_pysix_state(tmp):
     # s6's one-line form shows nothing of pysix-state: neither the file nor
     # its parser (one module import, ~0.2 ms) is touched for it.
@@ -184,6 +183,7 @@ def test_plain_status_query_reads_no_pysix_state(tmp):
             "print('pysix.policy' in sys.modules)")
     rc, out, _ = run(sys.executable, "-c", code, sd)
     assert out.strip() == "True"
+
 
 # ---- pysix-svstat against s6-svstat on chosen records ----
 

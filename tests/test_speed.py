@@ -18,19 +18,19 @@ import pytest
 from helpers import make_sd, read_status, wait_for
 
 
-def _interpreters():
-    """This one, and a CPython with immortal objects (3.12, 3.13) when there is one."""
-    found = [sys.executable]
-    if sys.version_info[:2] not in ((3, 12), (3, 13)):
-        for pattern in ("/root/.pyenv/versions/3.12*/bin/python3", "/usr/bin/python3.12", "/usr/bin/python3.13"):
-            hits = sorted(glob.glob(pattern))
-            if hits:
-                found.append(hits[-1])
-                break
-    return found
+def _immortal_python():
+    """A CPython with immortal objects (3.12, 3.13): this one, or one on the machine; None."""
+    if sys.version_info[:2] in ((3, 12), (3, 13)):
+        return sys.executable
+    for pattern in ("/root/.pyenv/versions/3.12*/bin/python3", "/usr/bin/python3.12", "/usr/bin/python3.13"):
+        hits = sorted(glob.glob(pattern))
+        if hits:
+            return hits[-1]
+    return None
 
 
-IMMORTAL_PY = _interpreters()[1:] or ([sys.executable] if sys.version_info[:2] in ((3, 12), (3, 13)) else [])
+IMMORTAL_PY = _immortal_python()
+INTERPRETERS = [sys.executable] + ([IMMORTAL_PY] if IMMORTAL_PY not in (None, sys.executable) else [])
 
 HARNESS = r'''
 import os, sys
@@ -55,7 +55,7 @@ sys.exit(main([sys.argv[1]]))
 '''
 
 
-@pytest.mark.parametrize("python", _interpreters(), ids=lambda p: os.path.basename(p) if p != sys.executable else "this")
+@pytest.mark.parametrize("python", INTERPRETERS, ids=lambda p: os.path.basename(p) if p != sys.executable else "this")
 def test_supervisors_import_nothing_after_the_fork(tmp, procs, python):
     scan = os.path.join(tmp, "scan")
     out = os.path.join(tmp, "imports")
@@ -127,7 +127,7 @@ def test_what_supervisors_call_is_immortal_and_scanner_state_is_not():
     file) stays mortal and is freed when dropped.
     """
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    r = subprocess.run([IMMORTAL_PY[0], "-S", "-c", IMMORTAL_CHECK], capture_output=True, text=True,
+    r = subprocess.run([IMMORTAL_PY, "-S", "-c", IMMORTAL_CHECK], capture_output=True, text=True,
                        timeout=30, env=env)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.split("\n")
@@ -151,7 +151,7 @@ def test_pid1_with_only_a_cmd_prepares_no_fork(tmp, procs):
     os.makedirs(os.path.join(root, "etc"))
     marker = os.path.join(tmp, "cmd-started")
     init = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bin", "pysix-init")
-    p = procs.start(["unshare", "--pid", "--fork", "--mount-proc", IMMORTAL_PY[0], "-S", init, "--root", root,
+    p = procs.start(["unshare", "--pid", "--fork", "--mount-proc", IMMORTAL_PY, "-S", init, "--root", root,
                      "--", "sh", "-c", ": > %s; exec sleep 100" % marker],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: os.path.exists(marker), 20, what="the CMD")
