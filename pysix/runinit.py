@@ -102,6 +102,11 @@ class RunInit(Init):
             self.shutdown("%s exited" % name)
 
     def exit_code(self) -> int:
+        # The stop can end before the loop has read a last supervisor's `d`
+        # (it is in the FIFO, written just before that supervisor exited):
+        # every death is told, and counted, before the exit status.
+        for name in self.subs:
+            self._on_event(name)
         code = self.first_status or 0
         self.tell("Exiting, status %d" % code)
         return code
