@@ -264,6 +264,14 @@ def test_reverse_stop_waits_for_slow_dependents(tmp, procs, busy):
 
 # 7. the final SIGKILL has one owner: the supervisor ----------------------------
 
+def _comm(pid: int) -> str:
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def test_grace_end_kills_the_supervised_run_not_a_pid_from_status(tmp, procs):
     root = os.path.join(tmp, "root")
     fin = os.path.join(root, "fin")
@@ -275,6 +283,9 @@ def test_grace_end_kills_the_supervised_run_not_a_pid_from_status(tmp, procs):
     live = os.path.join(root, "run", "pysix", "services", "stubborn")
     run = wait_for(lambda: up_pid(live), timeout=10)
     procs.track(run)
+    # Up is as soon as spawned: TERM must come once the shell has run its trap and
+    # exec'd sleep (which keeps TERM ignored), or it ends the run before the grace.
+    wait_for(lambda: _comm(run) == "sleep", timeout=10, what="the run to exec sleep")
     # A status that lies (and cannot be rewritten): only the supervisor knows its run.
     from pysix.status import pack_status
     st = read_status(live)
