@@ -127,6 +127,53 @@ def test_forking_follows_pid_file_forwards_signals_and_exits_as_the_daemon(tmp, 
     wait_for(lambda: not pid_alive(main), what="daemon gone")
 
 
+def _full_pipe():
+    """A pipe whose write end blocks: a readiness write on it waits until we read."""
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        while True:
+            os.write(w, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)   # the flag is the file's: the helper shares it
+    return r, w
+
+
+def _blocked_writing(pid):
+    with open("/proc/%d/wchan" % pid) as f:
+        return "pipe_write" in f.read()
+
+
+def test_forking_forwards_a_stop_signal_sent_as_soon_as_it_is_ready(tmp, procs):
+    # The TERM is sent while the readiness newline is still being written:
+    # the forwarding must be in place by then, or the default action kills
+    # the helper (orphaning the daemon) and an inherited SIG_IGN loses it.
+    pidfile, ready = os.path.join(tmp, "d.pid"), os.path.join(tmp, "ready")
+    daemon = os.path.join(tmp, "daemon")
+    with open(daemon, "w") as f:
+        f.write("trap 'echo term >> %s; exit 7' TERM; echo $$ > %s; while :; do sleep 0.05; done\n" % (ready, pidfile))
+    sd = os.path.join(tmp, "sd")
+    os.makedirs(sd)
+    r, w = _full_pipe()
+    with open(os.path.join(sd, "unit.json"), "w") as f:
+        json.dump({"unit": "d.service", "type": "forking", "pid_file": pidfile, "notify_fd": w,
+                   "exec_start": [cmd("/bin/sh", "-c", "/bin/sh %s & sleep 0.1" % daemon)]}, f)
+    p = procs.start(HELPER + ["--spec", "unit.json"], cwd=sd, pass_fds=(w,), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(w)
+    wait_for(lambda: _blocked_writing(p.pid), timeout=10, what="the readiness write to block")
+    main = int(open(pidfile).read())
+    os.kill(p.pid, signal.SIGTERM)
+    wait_for(lambda: os.path.exists(ready), timeout=10, what="the daemon to get the TERM")
+    while os.read(r, 65536).endswith(b"x"):
+        pass
+    os.close(r)
+    out, err = p.communicate(timeout=10)
+    assert p.returncode == 7, err
+    assert open(ready).read() == "term\n"
+    wait_for(lambda: not pid_alive(main), what="daemon gone")
+
+
 def test_forking_without_a_daemon_left_fails(tmp, procs):
     code, _, err = run_spec(procs, os.path.join(tmp, "sd"), {"type": "forking", "exec_start": [cmd("/bin/true")]})
     assert code == 1 and "left no daemon" in err

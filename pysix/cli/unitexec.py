@@ -199,10 +199,19 @@ def _pid_from_file(path: str, wait: float) -> Optional[int]:
         time.sleep(0.01)
 
 
-def follow(main: int, ignore_failure: bool) -> NoReturn:
-    """Forward signals to `main`, reap everything, exit as `main` did."""
+def forward_to(main: int) -> None:
+    """From now on the stop signals this process gets go to `main`.
+
+    Installed before anyone can know `main` is up (readiness, or the spawn
+    under a blocked mask): a signal still at its default would kill this
+    process and orphan the daemon, and one inherited as ignored would be lost.
+    """
     for s in FORWARD:
         signal.signal(s, lambda sig, _f: _kill(main, sig))
+
+
+def follow(main: int, ignore_failure: bool) -> NoReturn:
+    """With forward_to(main) in place: reap everything, exit as `main` did."""
     while True:
         try:
             pid, st = os.waitpid(-1, 0)
@@ -245,6 +254,7 @@ def run_forking(spec: dict, cmd: dict, env: Dict[str, str]) -> NoReturn:
         if not kids:
             raise Fatal(1, "%s exited and left no daemon behind (set PIDFile=)" % cmd["argv"][0])
         main = min(kids)
+    forward_to(main)
     if nfd is not None:
         try:
             os.write(nfd, b"\n")
@@ -285,7 +295,11 @@ def run_spec(spec: dict, argv: List[str]) -> NoReturn:
             raise Fatal(c, "ExecStart=%s exited %d" % (cmd["argv"][0], c))
     last = cmds[-1]
     if last.get("ignore_failure"):
-        follow(spawn(last, env), True)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARD)   # held until forward_to
+        pid = spawn(last, env)   # its own mask is reset (setsigmask=())
+        forward_to(pid)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        follow(pid, True)
     exec_cmd(last, env)
 
 
