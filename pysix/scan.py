@@ -340,7 +340,8 @@ class Scanner:
         ~110 pages per fork when the bookkeeping was done in between, ~20 now).
         """
         if not self.prepared:
-            speed.prepare_fork()
+            many = len(jobs) >= speed.REHEARSE_MIN
+            speed.prepare_fork(os.path.join(self.scandir, CTLDIR) if many else None)
             self.prepared = True
         plans = [self._plan(svc, log) for svc, log in jobs]
         self.spawner.ENV = speed.fork_env()

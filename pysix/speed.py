@@ -61,9 +61,12 @@ import gc
 import os
 import sys
 
+import stat
+import _signal as signal
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import Dict
+    from typing import Dict, Optional
 
 # Modules a supervisor imports inside functions (only on some paths) or that
 # nothing on the scanner's own import path brings in.
@@ -76,15 +79,17 @@ SUPERVISOR_MODULES = (
 )
 
 
-def prepare_fork() -> None:
-    """In the scanner, once before it forks its first supervisor."""
+def prepare_fork(rehearse_in: Optional[str] = None) -> None:
+    """In the scanner, once before it forks its first supervisor; with a
+    control dir (`.s6-svscan`), a supervisor's life is rehearsed there first."""
     for name in SUPERVISOR_MODULES:
         __import__(name)
     from . import cgroup, trace
     from .supervise import identity
     identity.boot_id()
     cgroup.base()
-    trace.resolve()
+    if rehearse_in is not None and not trace.resolve():   # no rehearsal in a trace
+        rehearse(rehearse_in)
     gc.collect()
     _immortalize()
     gc.freeze()
@@ -173,3 +178,156 @@ def _plain(fn: object, classes: set) -> bool:
 def fork_env() -> Dict[bytes, bytes]:
     """What every service gets, made once before a batch of forks (spawn.ENV)."""
     return dict(os.environb)
+
+
+# The rehearsal ------------------------------------------------------------
+REHEARSE_MIN = 8        # supervisors forked at once: below, it costs more than it saves
+REHEARSAL = "pysix-rehearsal"
+_RUN = b"#!/bin/sh\nexit 0\n"
+
+
+def rehearse(ctldir: str) -> bool:
+    """Live a supervisor's start and stop twice, here, on a throwaway tree.
+
+    CPython specialises an instruction the second time it runs (3.12) and
+    caches each (type, name) lookup in a 96 KiB table: run first in a forked
+    supervisor, both write pages it shares with the scanner. Rehearsed
+    here, the code every supervisor runs is specialised and its lookups are
+    cached before the fork. The tree is `ctldir/pysix-rehearsal` (mode
+    0700, used through its fd, removed after): its own `.s6-svscan` (control
+    FIFO, control lock) and a service whose `run` exits at once; its
+    supervisor sets up, spawns run, is sent SIGTERM, reaps run by pid and
+    gets to its exit (a no-op here). Every signal is blocked meanwhile and
+    the handlers and the wakeup fd are put back; fds it opened are closed.
+    Never fatal: False if anything failed (the forks then cost what they did
+    without it).
+    """
+    from .loop import Loop
+    from .supervise import supervisor as sv
+    root = os.path.join(os.path.abspath(ctldir), REHEARSAL)
+    sigs = (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT)
+    handlers = [signal.getsignal(s) for s in sigs]
+    if None in handlers:    # set outside Python: it could not be put back
+        return False
+    try:
+        fds = set(os.listdir("/proc/self/fd"))
+        here = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    wakeup = signal.set_wakeup_fd(-1)
+    ok = False
+    try:
+        for _ in range(2):
+            _remove(root)
+            top = _build(root)
+            try:
+                _live_once(sv, Loop, top)
+            finally:
+                os.fchdir(here)
+                _clear(top)
+                os.close(top)
+        ok = True
+    except Exception:
+        pass
+    finally:
+        os.fchdir(here)
+        os.close(here)
+        for fd in set(os.listdir("/proc/self/fd")) - fds:
+            try:
+                os.close(int(fd))
+            except OSError:
+                pass
+        try:
+            _remove(root)
+        except OSError:
+            ok = False
+        for s, h in zip(sigs, handlers):
+            signal.signal(s, h)
+        signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return ok
+
+
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _build(root: str) -> int:
+    """The tree, made through the fd of its top (returned): renaming `root`
+    away cannot send a write, or the chdir, elsewhere."""
+    os.mkdir(root, 0o700)
+    top = os.open(root, _DIR)
+    try:
+        st = os.fstat(top)
+        if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+            raise OSError("%s: not the directory just made" % root)
+        os.mkdir(".s6-svscan", 0o700, dir_fd=top)
+        os.mkfifo(".s6-svscan/control", 0o600, dir_fd=top)
+        os.close(os.open(".s6-svscan/pysix-ctl-lock", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                         0o600, dir_fd=top))
+        os.mkdir("svc", 0o700, dir_fd=top)
+        fd = os.open("svc/run", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o700, dir_fd=top)
+        try:
+            os.write(fd, _RUN)
+        finally:
+            os.close(fd)
+    except BaseException:
+        os.close(top)
+        raise
+    return top
+
+
+def _live_once(sv, Loop, top: int) -> None:
+    """run_supervisor's steps in top/svc, then a stop, with no exit at its end."""
+    svc = os.open("svc", _DIR, dir_fd=top)
+    try:
+        os.fchdir(svc)
+    finally:
+        os.close(svc)
+    loop = Loop()
+    sup = sv.Supervisor(REHEARSAL, loop)
+    sup.warn = lambda msg: None
+    sup.on_exit = lambda: None
+    try:
+        sup.setup()     # lock, FIFOs, status, event; spawns ./run
+        loop.run_once(0)
+        pid = sup.pid
+        if pid:
+            sup._on_signal(signal.SIGTERM)
+            os.kill(pid, signal.SIGKILL)   # bounded: it may have trapped the TERM
+            _, st = os.waitpid(pid, 0)     # by pid: the scanner's children are not ours to reap
+            sup.on_run_death(st)
+        loop.run_once(0)
+    finally:
+        loop.close()
+
+
+def _clear(dfd: int) -> None:
+    """Empty the directory `dfd`, never following a symlink."""
+    for e in os.scandir(dfd):
+        if e.is_dir(follow_symlinks=False):
+            sub = os.open(e.name, _DIR, dir_fd=dfd)
+            try:
+                _clear(sub)
+            finally:
+                os.close(sub)
+            os.rmdir(e.name, dir_fd=dfd)
+        else:
+            os.unlink(e.name, dir_fd=dfd)
+
+
+def _remove(path: str) -> None:
+    """rm -r of a rehearsal tree (one left by a killed scanner, too)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(path)     # a symlink is removed, not followed
+        return
+    fd = os.open(path, _DIR)
+    try:
+        _clear(fd)
+    finally:
+        os.close(fd)
+    os.rmdir(path)

@@ -163,3 +163,136 @@ def test_pid1_with_only_a_cmd_prepares_no_fork(tmp, procs):
     os.kill(pid1, 15)
     assert p.wait(20) == 143
     assert "python3" in maps and "_ctypes" not in maps
+
+
+REHEARSAL_CHECK = r'''
+import dis, os, sys
+import _signal as signal
+from pysix import speed
+import pysix.supervise.supervisor as sv
+
+def specialised(fn):   # instructions CPython rewrote for the types it saw (3.12+; not
+    # the superinstructions, LOAD_FAST__LOAD_FAST..., made when the code is)
+    return sum(1 for i in dis.get_instructions(fn, adaptive=True)
+               if i.opname not in dis.opmap and "__" not in i.opname)
+
+ctl = sys.argv[1]
+r, w = os.pipe2(os.O_NONBLOCK)
+def on_sig(signum, frame):
+    pass
+for s in (signal.SIGCHLD, signal.SIGTERM, signal.SIGUSR1):
+    signal.signal(s, on_sig)
+signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+before = specialised(sv.Supervisor._start), specialised(sv.Supervisor.setup)
+fds = sorted(os.listdir("/proc/self/fd"))
+handlers = [signal.getsignal(s) for s in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1)]
+ok = speed.rehearse(ctl)
+print("ok", ok)
+print("cold before", before == (0, 0))
+print("specialised after", specialised(sv.Supervisor._start) > 20 and specialised(sv.Supervisor.setup) > 20)
+print("tree removed", os.listdir(ctl) == [])
+print("fds", sorted(os.listdir("/proc/self/fd")) == fds)
+print("handlers", [signal.getsignal(s) for s in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1)] == handlers)
+print("wakeup fd", signal.set_wakeup_fd(-1) == w)
+print("mask", signal.pthread_sigmask(signal.SIG_BLOCK, ()) == {signal.SIGUSR2})
+try:
+    os.waitpid(-1, os.WNOHANG)
+    print("children False")
+except ChildProcessError:
+    print("children reaped True")
+print("cwd", os.getcwd() == sys.argv[2])
+'''
+
+
+@pytest.mark.skipif(not IMMORTAL_PY, reason="no CPython 3.12 or 3.13 on this machine")
+def test_rehearsal_specialises_a_supervisors_code_and_leaves_no_trace(tmp):
+    """speed.rehearse lives a supervisor's start and stop in this process: its
+    bytecode is specialised before any fork, and the process is left as it
+    was (signal handlers, wakeup fd and mask, fds, cwd, no child, no files)."""
+    ctl = os.path.join(tmp, ".s6-svscan")
+    os.makedirs(ctl)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = subprocess.run([IMMORTAL_PY, "-S", "-c", REHEARSAL_CHECK, ctl, tmp], capture_output=True, text=True,
+                       timeout=30, env=env, cwd=tmp)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.split("\n") if ln]
+    assert len(lines) == 10 and [ln for ln in lines if "False" in ln] == [], r.stdout + r.stderr
+
+
+def test_rehearsal_that_cannot_build_its_tree_changes_nothing(tmp):
+    """A control dir it cannot write in (read-only, gone): False, and the
+    process is as it was; the forks then cost what they did without it."""
+    from pysix import speed
+    import _signal
+    fds = sorted(os.listdir("/proc/self/fd"))
+    handler = _signal.getsignal(_signal.SIGTERM)
+    here = os.getcwd()
+    assert speed.rehearse(os.path.join(tmp, "no-such-dir")) is False
+    assert sorted(os.listdir("/proc/self/fd")) == fds
+    assert _signal.getsignal(_signal.SIGTERM) == handler and os.getcwd() == here
+    assert not os.path.exists(os.path.join(tmp, "no-such-dir"))
+
+
+SCANNER_REHEARSAL = r'''
+import os, sys
+from pysix import speed
+real = speed.rehearse
+def recorded(ctl):
+    ok = real(ctl)
+    with open(sys.argv[2], "a") as f:
+        f.write("%s %s\n" % (ok, sorted(os.listdir(ctl))))
+    return ok
+speed.rehearse = recorded
+from pysix.cli.svscan import main
+sys.exit(main([sys.argv[1]]))
+'''
+
+
+def test_scanner_rehearses_before_a_big_first_batch_only(tmp, procs):
+    """A first scan of REHEARSE_MIN services or more is rehearsed once, its
+    tree gone by the first fork; every service comes up, and the rehearsal's
+    run is no service of the tree. A smaller first batch is not rehearsed."""
+    from pysix import speed
+    for n, want in ((speed.REHEARSE_MIN, 1), (speed.REHEARSE_MIN - 1, 0)):
+        scan = os.path.join(tmp, "scan%d" % n)
+        for i in range(n):
+            make_sd(os.path.join(scan, "s%d" % i), "exec sleep 100")
+        rec = os.path.join(tmp, "rehearsed%d" % n)
+        harness = os.path.join(tmp, "harness.py")
+        with open(harness, "w") as f:
+            f.write(SCANNER_REHEARSAL)
+        p = procs.start([sys.executable, harness, scan, rec])
+        for i in range(n):
+            wait_for(lambda i=i: (read_status(os.path.join(scan, "s%d" % i)) or 0) and
+                     read_status(os.path.join(scan, "s%d" % i)).pid, 15, what="s%d up" % i)
+        assert sorted(os.listdir(scan)) == [".s6-svscan"] + sorted("s%d" % i for i in range(n))
+        subprocess.run(["pysix-svscanctl", "-t", scan], timeout=10, check=True)
+        assert p.wait(20) == 0
+        lines = open(rec).read().splitlines() if os.path.exists(rec) else []
+        assert len(lines) == want, lines
+        if want:
+            assert lines[0].startswith("True ") and "pysix-rehearsal" not in lines[0], lines
+
+
+@pytest.mark.parametrize("leftover", ["symlink", "tree"])
+def test_rehearsal_removes_a_leftover_and_follows_no_symlink(tmp, leftover):
+    """A tree left by a killed scanner is removed first; a symlink, there or
+    inside it, is removed itself: what it points to is untouched."""
+    from pysix import speed
+    ctl = os.path.join(tmp, ".s6-svscan")
+    os.makedirs(ctl)
+    outside = os.path.join(tmp, "outside")
+    os.makedirs(outside)
+    keep = os.path.join(outside, "keep")
+    open(keep, "w").write("x")
+    left = os.path.join(ctl, speed.REHEARSAL)
+    if leftover == "symlink":
+        os.symlink(outside, left)
+    else:
+        os.makedirs(os.path.join(left, "svc", "supervise"))
+        os.symlink(outside, os.path.join(left, "svc", "supervise", "status"))
+        os.symlink(keep, os.path.join(left, "svc", "run"))
+    assert speed.rehearse(ctl) is True
+    assert os.listdir(ctl) == []
+    assert os.listdir(outside) == ["keep"] and open(keep).read() == "x"
