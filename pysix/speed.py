@@ -302,7 +302,9 @@ def _live_once(sv, Loop, top: int) -> None:
         loop.run_once(0)
         pid = sup.pid
         if pid:
-            sup._on_signal(signal.SIGTERM)
+            # the TERM a stop brings, by the loop's own path (its wakeup pipe)
+            os.write(loop._sig_w, bytes((signal.SIGTERM,)))
+            loop.run_once(0)
             os.kill(pid, signal.SIGKILL)   # bounded: it may have trapped the TERM
             _, st = os.waitpid(pid, 0)     # by pid: the scanner's children are not ours to reap
             sup.on_run_death(st)
