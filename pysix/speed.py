@@ -29,8 +29,11 @@ not at start, so PID 1 with only a CMD pays none of it):
   immortal (PEP 683), as None is: calling a function no longer writes its
   reference count, so the pages holding them stay shared. 1192 -> 912 KiB
   private per supervisor and 370 -> 303 faults at boot (N=50, full bench
-  run), the constants another 932 -> 900 KiB (same minute); ~7,900
-  objects in 3 ms, plus 0.4-1 ms to import _ctypes (`_immortalize`).
+  run), the constants another 932 -> 900 KiB (same minute); with the
+  rehearsal, module and class constants (`os.O_CLOEXEC`, a path string:
+  read through a global, each was counted) and the constants of nested
+  code 680 -> ~630 KiB and 240 -> 225 faults; ~11,800 objects in 5-6 ms,
+  plus 0.4-1 ms to import _ctypes (`_immortalize`).
   Only objects that live as long as the scanner anyway qualify: closures
   holding more than plain values, classes made in functions and built-ins
   bound to instances stay mortal, so nothing the scanner drops is kept;
@@ -50,6 +53,9 @@ not at start, so PID 1 with only a CMD pays none of it):
   and stays out of the supervisors' memory.
 
 Elsewhere, each a line or two where it applies:
+* open flags are module constants (ctldir.py, atomic.py, servicedir.py):
+  3.12 does not specialise `|` on ints, and an instruction that failed to
+  specialise writes its counter on every run: 696 -> 680 KiB private;
 * scan._fork_all forks a whole batch with nothing run between two forks:
   ~110 pages copied per fork when bookkeeping ran in between, ~20 without;
 * Loop.leave (loop.py) only unhooks the wakeup fd in the child: clearing the
@@ -130,7 +136,6 @@ def _immortalize() -> int:
              # and the descriptors: method, wrapper, classmethod, getset, member
              type(str.join), type(object.__init__), type(dict.__dict__["fromkeys"]),
              type(Function.__code__), type(type.__dict__["__basicsize__"])}
-    consts = {str, bytes, tuple, int, float, frozenset, type(_immortalize.__code__)}
     objects = gc.get_objects()
     classes = {t for t in set(map(type, objects)) if issubclass(t, type)}   # type and metaclasses
     objs = []
@@ -139,13 +144,13 @@ def _immortalize() -> int:
         if t in classes:
             if "<" in o.__qualname__:           # made by a call: may be dropped later
                 continue
+            _plain_values(vars(o).values(), objs)
         elif t is Function:
             if "<" in o.__qualname__ and not _plain(o, classes):
                 continue
-            code = o.__code__
-            objs.append(code)
-            # its constants (strings, tuples, numbers) live as long as its code
-            objs.extend(c for c in code.co_consts if type(c) in consts)
+            # its code and constants (strings, tuples, numbers, the code
+            # of its lambdas and comprehensions) live as long as it does
+            _constants(o.__code__, objs)
             if o.__defaults__:
                 objs.append(o.__defaults__)
         elif t is Builtin:
@@ -153,12 +158,53 @@ def _immortalize() -> int:
                 continue                        # bound to an object that may go away
         elif t is Module:
             objs.append(o.__dict__)
+            # its constants: a string read through a global or an attribute
+            # (os.O_CLOEXEC, "../.s6-svscan/control") is otherwise counted
+            _plain_values(list(o.__dict__.values()), objs)
         elif t not in kinds:
             continue
         objs.append(o)
     for o in objs:
         mem[id(o) >> 3] = immortal
     return len(objs)
+
+
+_PLAIN = (str, bytes, int, float)
+
+
+def _plain_values(values, out: list) -> None:
+    """The strings, numbers and tuples or frozensets of them among `values`."""
+    for v in values:
+        t = type(v)
+        if t in _PLAIN:
+            out.append(v)
+        elif t is tuple or t is frozenset:
+            if all(type(x) in _PLAIN or x is None or type(x) is bool for x in v):
+                out.append(v)
+                out.extend(x for x in v if type(x) in _PLAIN)
+
+
+def _constants(code, out: list) -> None:
+    """A code object, its constants, and those of the code objects inside it."""
+    out.append(code)
+    for c in code.co_consts:
+        t = type(c)
+        if t is type(code):
+            _constants(c, out)
+        elif t in _PLAIN:
+            out.append(c)
+        elif t is tuple or t is frozenset:   # of constants only, by construction
+            _constants_in(c, out)
+
+
+def _constants_in(group, out: list) -> None:
+    out.append(group)
+    for c in group:
+        t = type(c)
+        if t in _PLAIN:
+            out.append(c)
+        elif t is tuple or t is frozenset:
+            _constants_in(c, out)
 
 
 def _plain(fn: object, classes: set) -> bool:
@@ -226,7 +272,14 @@ def rehearse(ctldir: str) -> bool:
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     wakeup = signal.set_wakeup_fd(-1)
     ok = False
+    err = -1
     try:
+        # its warnings (and run's output) are nobody's business: fd 2 is
+        # /dev/null meanwhile (shadowing sup.warn would change its layout)
+        err = os.dup(2)
+        nul = os.open("/dev/null", os.O_WRONLY | os.O_CLOEXEC)
+        os.dup2(nul, 2)
+        os.close(nul)
         for _ in range(2):
             _remove(root)
             top = _build(root)
@@ -240,6 +293,9 @@ def rehearse(ctldir: str) -> bool:
     except Exception:
         pass
     finally:
+        if err >= 0:
+            os.dup2(err, 2)
+            os.close(err)
         os.fchdir(here)
         os.close(here)
         for fd in set(os.listdir("/proc/self/fd")) - fds:
@@ -295,8 +351,7 @@ def _live_once(sv, Loop, top: int) -> None:
         os.close(svc)
     loop = Loop()
     sup = sv.Supervisor(REHEARSAL, loop)
-    sup.warn = lambda msg: None
-    sup.on_exit = lambda: None
+    sup.on_exit = lambda: None      # set in __init__ too: the instance keeps its real layout
     try:
         sup.setup()     # lock, FIFOs, status, event; spawns ./run
         loop.run_once(0)
