@@ -104,19 +104,26 @@ def test_arg0_prefix(tmp, procs):
     assert out.strip() == "custom-name"
 
 
-def test_forking_follows_pid_file_forwards_signals_and_exits_as_the_daemon(tmp, procs):
+def _forking_unit(tmp, procs, w, parent_lasts):
+    """A Type=forking unit whose daemon (pid in d.pid) appends `term` to `ready`
+    and exits 7 on SIGTERM; the helper started on it, readiness to fd `w`."""
     pidfile, ready = os.path.join(tmp, "d.pid"), os.path.join(tmp, "ready")
     daemon = os.path.join(tmp, "daemon")
     with open(daemon, "w") as f:
         f.write("trap 'echo term >> %s; exit 7' TERM; echo $$ > %s; while :; do sleep 0.05; done\n" % (ready, pidfile))
     sd = os.path.join(tmp, "sd")
     os.makedirs(sd)
-    r, w = os.pipe()
     with open(os.path.join(sd, "unit.json"), "w") as f:
         json.dump({"unit": "d.service", "type": "forking", "pid_file": pidfile, "notify_fd": w,
-                   "exec_start": [cmd("/bin/sh", "-c", "/bin/sh %s & sleep 0.2" % daemon)]}, f)
+                   "exec_start": [cmd("/bin/sh", "-c", "/bin/sh %s & sleep %s" % (daemon, parent_lasts))]}, f)
     p = procs.start(HELPER + ["--spec", "unit.json"], cwd=sd, pass_fds=(w,), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     os.close(w)
+    return p, pidfile, ready
+
+
+def test_forking_follows_pid_file_forwards_signals_and_exits_as_the_daemon(tmp, procs):
+    r, w = os.pipe()
+    p, pidfile, ready = _forking_unit(tmp, procs, w, "0.2")
     assert os.read(r, 10) == b"\n"   # readiness once the parent exited and the pid file was read
     os.close(r)
     main = int(open(pidfile).read())
@@ -149,18 +156,8 @@ def test_forking_forwards_a_stop_signal_sent_as_soon_as_it_is_ready(tmp, procs):
     # The TERM is sent while the readiness newline is still being written:
     # the forwarding must be in place by then, or the default action kills
     # the helper (orphaning the daemon) and an inherited SIG_IGN loses it.
-    pidfile, ready = os.path.join(tmp, "d.pid"), os.path.join(tmp, "ready")
-    daemon = os.path.join(tmp, "daemon")
-    with open(daemon, "w") as f:
-        f.write("trap 'echo term >> %s; exit 7' TERM; echo $$ > %s; while :; do sleep 0.05; done\n" % (ready, pidfile))
-    sd = os.path.join(tmp, "sd")
-    os.makedirs(sd)
     r, w = _full_pipe()
-    with open(os.path.join(sd, "unit.json"), "w") as f:
-        json.dump({"unit": "d.service", "type": "forking", "pid_file": pidfile, "notify_fd": w,
-                   "exec_start": [cmd("/bin/sh", "-c", "/bin/sh %s & sleep 0.1" % daemon)]}, f)
-    p = procs.start(HELPER + ["--spec", "unit.json"], cwd=sd, pass_fds=(w,), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    os.close(w)
+    p, pidfile, ready = _forking_unit(tmp, procs, w, "0.1")
     wait_for(lambda: _blocked_writing(p.pid), timeout=10, what="the readiness write to block")
     main = int(open(pidfile).read())
     os.kill(p.pid, signal.SIGTERM)
