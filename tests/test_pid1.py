@@ -98,10 +98,13 @@ def test_ctrl_c_to_the_whole_process_group_still_stops_in_order(tmp, procs):
 
 def start_stubborn(tmp, procs, grace_ms):
     """pysix-init with one service that ignores TERM, once it is up: (Popen, PID 1's host pid)."""
-    root = tree(os.path.join(tmp, "r"), {"stubborn": ("trap '' TERM; while :; do sleep 0.05; done", {})})
+    # up comes at the spawn, before the shell ran its trap: a TERM then would end it
+    trapped = os.path.join(tmp, "trapped")
+    root = tree(os.path.join(tmp, "r"), {"stubborn": ("trap '' TERM; : > %s; while :; do sleep 0.05; done" % trapped, {})})
     p = start(procs, root, env={"PYSIX_SERVICES_GRACETIME": str(grace_ms)})
     pid1 = pid1_of(p)
     wait_up(root, "stubborn")
+    wait_for(lambda: os.path.exists(trapped), timeout=10, what="the service to ignore TERM")
     return p, pid1
 
 
