@@ -94,6 +94,8 @@ def test_killed_supervisor_is_taken_over_not_restarted(tmp, procs):
                      what="restart after the adopted run died")
     procs.track(third)
     assert lines(fin)[-1] == "256 9"
+    # up comes at the spawn: the run execs `sleep TOKEN` a moment later
+    wait_for(lambda: copies(tok), timeout=5, what="the restarted run to exec sleep")
     assert copies(tok) == [third]
     stop(p)
     wait_for(lambda: not copies(tok), timeout=5, what="all copies gone after the stop")
