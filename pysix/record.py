@@ -13,6 +13,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NamedTuple as Record
 else:
+    from _operator import getitem
+
     def _new_for(name, fields):
         n = len(fields)
 
@@ -30,6 +32,14 @@ else:
             return tuple.__new__(_cls, args)
         return __new__
 
+    def _getter(i):
+        # One argument, no default: CPython 3.12 specialises reading such a
+        # property, and a read it cannot specialise writes its counter into
+        # the reader's code on every run (a page of each supervisor; speed.py).
+        # getitem, not self[i]: a subscript of a tuple subclass is not
+        # specialised either.
+        return lambda self: getitem(self, i)
+
     class _RecordType(type):
         def __new__(mcls, name, bases, ns):
             fields = tuple(ns.get("__annotations__", ()))
@@ -40,7 +50,7 @@ else:
                     raise TypeError("%s: a Record's module needs `from __future__ import annotations`" % name)
                 ns["_fields"] = ns["__match_args__"] = fields
                 for i, f in enumerate(fields):
-                    ns[f] = property(lambda self, i=i: self[i], doc="Alias for field number %d" % i)
+                    ns[f] = property(_getter(i), doc="Alias for field number %d" % i)
                 # Not generated with exec() as namedtuple's is: compiling it cost
                 # 150 us per record class of a client's start-up (speed.py).
                 ns["__new__"] = _new_for(name, fields)
