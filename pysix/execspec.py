@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .servicedir import lexists
+from .servicedir import in_dir, lexists
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -40,8 +40,8 @@ _BOOT = ("import sys; sys.path[0] = %r; from pysix.cli.unitexec import main; "
 
 
 def exec_wrapper(sd: str) -> Optional[List[str]]:
-    if lexists(os.path.join(sd, SPEC_FILE)):
+    if lexists(in_dir(sd, SPEC_FILE)):
         return None
-    if not any(lexists(os.path.join(sd, f)) for f in EXEC_FILES):
+    if not any(lexists(in_dir(sd, f)) for f in EXEC_FILES):
         return None
     return helper_argv() + ["--service-dir", sd, "--"]

@@ -97,7 +97,7 @@ class PolicyState(Record):
 def format_state(st: PolicyState) -> bytes:
     """Three lines: state, reason (may be empty), deaths in the current window."""
     reason = st.reason.replace("\n", " ")
-    return ("%s\n%s\n%d\n" % (st.state, reason, st.deaths)).encode("utf-8", "replace")
+    return f"{st.state}\n{reason}\n{st.deaths:d}\n".encode("utf-8", "replace")
 
 
 def parse_state(data: bytes) -> Optional[PolicyState]:

@@ -30,7 +30,7 @@ FLAG_READY = 0x08
 def tain_pack(unix_ns: int) -> bytes:
     """12-byte TAI64N label of a Unix time in nanoseconds."""
     sec, nano = divmod(unix_ns, 1_000_000_000)
-    return (sec + TAI_OFFSET).to_bytes(8, "big") + nano.to_bytes(4, "big")
+    return ((sec + TAI_OFFSET) * 0x1_0000_0000 + nano).to_bytes(12, "big")
 
 
 def tain_unpack(b: bytes) -> int:
@@ -78,8 +78,11 @@ class Status(Record):
 
 
 def pack_status(st: Status) -> bytes:
+    # divmod()[1], not & 0xFFFF: a supervisor writes its status often, and
+    # 3.12 specialises neither & nor bytes((n,)) (speed.py)
+    tail = divmod(st.wstat, 0x1_0000)[1] * 0x100 + divmod(st.flags, 0x10)[1]
     return b"".join((tain_pack(st.stamp), tain_pack(st.readystamp), st.pid.to_bytes(8, "big"),
-                     (st.wstat & 0xFFFF).to_bytes(2, "big"), bytes((st.flags & 0x0F,))))
+                     tail.to_bytes(3, "big")))
 
 
 def unpack_status(b: bytes) -> Status:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ..servicedir import lexists, read_file
+from ..servicedir import in_dir, lexists, read_file
 from .spec import FILE, Listen, SocketSpec, format_listen, parse
 
 TYPE_CHECKING = False
@@ -23,7 +23,7 @@ READ_MAX = 65536
 
 def read_spec(sd: str) -> Tuple[Optional[SocketSpec], List[str]]:
     """(spec or None, warnings naming the file); (None, []) when there is no socket file."""
-    path = os.path.join(sd, FILE)
+    path = in_dir(sd, FILE)
     if not lexists(path):
         return None, []
     data, why = read_file(sd, FILE, READ_MAX)

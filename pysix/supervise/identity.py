@@ -32,6 +32,7 @@ KINDS = ("run", "finish", "spawning")
 
 _boot: Optional[str] = None
 _tck = 0
+_READ = os.O_RDONLY | os.O_CLOEXEC
 
 
 def boot_id() -> str:
@@ -64,7 +65,7 @@ def parse_stat(data: bytes) -> Optional[Tuple[str, int, int, int]]:
 
 def proc_stat(pid: int) -> Optional[Tuple[str, int, int, int]]:
     try:
-        fd = os.open("/proc/%d/stat" % pid, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(f"/proc/{pid}/stat", _READ)
     except OSError:
         return None
     try:
@@ -76,7 +77,7 @@ def proc_stat(pid: int) -> Optional[Tuple[str, int, int, int]]:
 
 
 def format_record(kind: str, pid: int, start: int, boot: str) -> bytes:
-    return ("%s %d %d %s\n" % (kind, pid, start, boot)).encode("ascii", "replace")
+    return f"{kind} {pid:d} {start:d} {boot}\n".encode("ascii", "replace")
 
 
 def parse_record(data: bytes) -> Optional[Tuple[str, int, int, str]]:
