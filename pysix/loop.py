@@ -19,6 +19,9 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Callable, Dict, List, Optional
 
 
+_UNHOOK = (-1,)     # Loop.leave's argument
+
+
 def _nothing(signum, frame):  # the wakeup fd carries the signal
     pass
 
@@ -71,7 +74,8 @@ class Loop:
             self._update(fd, True)
 
     def _update(self, fd: int, registered: bool) -> None:
-        mask = (select.EPOLLIN if fd in self._readers else 0) | (select.EPOLLOUT if fd in self._writers else 0)
+        # + of two distinct bits, not |: 3.12 specialises only the first (speed.py)
+        mask = (select.EPOLLIN if fd in self._readers else 0) + (select.EPOLLOUT if fd in self._writers else 0)
         if mask and not registered:
             try:
                 self._ep.register(fd, mask)   # EPERM (a file, /dev/null) is the caller's to hear
@@ -168,7 +172,9 @@ class Loop:
         the parent, which become its own copies (measured by bench explain)."""
         if self._sig_r >= 0:
             try:
-                signal.set_wakeup_fd(-1)
+                # a * call: 3.12 cannot specialise a plain call of this
+                # built-in, and a failed one writes this page in every child
+                signal.set_wakeup_fd(*_UNHOOK)
             except ValueError:
                 pass
 

@@ -56,6 +56,11 @@ STOP_LETTERS = "tiqb"
 REAPED_KEEP = 64                 # unknown pids reaped before their supervisor's exit was seen
 # Signals a freshly forked supervisor must not lose before its handlers exist.
 _BLOCK = {signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT}
+# What a forked supervisor puts back to default, made once here: built in
+# the child, each name looked up missed the type cache there (a page each).
+_CHILD_DEFAULTS = tuple(_BLOCK | {signal.SIGALRM, signal.SIGABRT, signal.SIGUSR1, signal.SIGUSR2,
+                                  signal.SIGPWR, signal.SIGWINCH, signal.SIGIO})
+_DFL = signal.SIG_DFL
 
 # Kill modes: (all services?, signal to main supervisor, signal to log supervisor)
 MODE_INACTIVE = (False, signal.SIGTERM, signal.SIGHUP)        # n, h
@@ -339,12 +344,12 @@ class Scanner:
         it wrote there would be copied once more for each child (measured:
         ~110 pages per fork when the bookkeeping was done in between, ~20 now).
         """
+        self.spawner.ENV = speed.fork_env()     # before the rehearsal: its path is the one run
         if not self.prepared:
             many = len(jobs) >= speed.REHEARSE_MIN
             speed.prepare_fork(os.path.join(self.scandir, CTLDIR) if many else None)
             self.prepared = True
         plans = [self._plan(svc, log) for svc, log in jobs]
-        self.spawner.ENV = speed.fork_env()
         pids: List[object] = []
         for plan in plans:
             try:
@@ -410,9 +415,8 @@ class Scanner:
             # (SIGINT makes one interrupt its service and leave at once).
             os.setpgid(0, 0)
             self.loop.leave()   # its fds go with the closerange below
-            for sig in _BLOCK | {signal.SIGALRM, signal.SIGABRT, signal.SIGUSR1, signal.SIGUSR2,
-                                 signal.SIGPWR, signal.SIGWINCH, signal.SIGIO}:
-                signal.signal(sig, signal.SIG_DFL)
+            for sig in _CHILD_DEFAULTS:
+                signal.signal(sig, _DFL)
             for src, dst in ((fd0, 0), (fd1, 1), (fd2, 2)):
                 if src != dst:
                     os.dup2(src, dst)

@@ -363,8 +363,10 @@ def _live_once(sv, Loop, top: int) -> None:
             os.kill(pid, signal.SIGKILL)   # bounded: it may have trapped the TERM
             _, st = os.waitpid(pid, 0)     # by pid: the scanner's children are not ours to reap
             sup.on_run_death(st)
-        loop.run_once(0)
+        loop.call_later(0, loop.stop)
+        loop.run()      # a supervisor's one call of it, too
     finally:
+        loop.leave()    # as scan._child does to the scanner's loop
         loop.close()
 
 

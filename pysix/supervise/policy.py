@@ -68,6 +68,7 @@ class Policy:
         self.ready_timer = None
         self.dep_subs: List[Tuple[int, str]] = []
         self.published: Optional[PolicyState] = None
+        self._flush = self.flush    # bound once: 3.12 never specialises reading a method as a value (speed.py)
         self.publishing = None  # the timer that writes pysix-state at the end of this loop turn
         self.limit: Optional[Tuple[int, float]] = None   # restart-limit as last read (at a death)
         self.pending_failure = False
@@ -107,7 +108,7 @@ class Policy:
         """pysix-state once per loop turn: a start writes status twice (down, then up)
         and the state file only needs the last (two atomic writes less per boot)."""
         if self.publishing is None:
-            self.publishing = self.sup.loop.call_later(0, self.flush)
+            self.publishing = self.sup.loop.call_later(0, self._flush)
 
     def flush(self) -> None:
         """Write pysix-state now if it changed (and before the supervisor exits)."""
