@@ -68,8 +68,9 @@ Elsewhere, each a line or two where it applies:
   branch rehearsed is the one the supervisors take; the child's default
   signals a constant (looked up in the child, each name missed the type
   cache: a page each). 37 -> 24 code pages and 17 -> 10 type-cache pages
-  written per supervisor; 624-644 -> 564 KiB private, 225 -> 211 faults,
-  PSS per extra service 658 -> 596 KiB (`--only explain,memory`). Left
+  written per supervisor; 624-644 -> 564-580 KiB private, 225 -> 211-215
+  faults, PSS per extra service 658 -> 584-596 KiB (`--only explain,memory`
+  and a full run). Left
   generic, for want of a specialisation in 3.12: calls of Python classes,
   of built-ins taking no or variable arguments (time.monotonic(),
   os.getpid()), calls with keywords, a method read as a value, `==` on
