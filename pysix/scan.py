@@ -162,9 +162,6 @@ class Scanner:
 
     def start(self) -> None:
         """Scan now; watch the scan dir for changes once every supervisor is forked."""
-        from .supervise import run_supervisor, spawn
-        self.run_supervisor = run_supervisor
-        self.spawner = spawn
         from .cgroup import prepare_tree
         prepare_tree(self.scandir, self.warn)     # memory accounting for the services' cgroups
         self.scan()
@@ -344,6 +341,11 @@ class Scanner:
         it wrote there would be copied once more for each child (measured:
         ~110 pages per fork when the bookkeeping was done in between, ~20 now).
         """
+        if not self.prepared:
+            # imported at the first fork, not at start: PID 1 with only a CMD
+            # (a tini) never loads a supervisor's modules (~1 MiB of its PSS)
+            from .supervise import run_supervisor, spawn
+            self.run_supervisor, self.spawner = run_supervisor, spawn
         self.spawner.ENV = speed.fork_env()     # before the rehearsal: its path is the one run
         if not self.prepared:
             many = len(jobs) >= speed.REHEARSE_MIN

@@ -105,7 +105,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 # Modules a supervisor imports inside functions (only on some paths) or that
 # nothing on the scanner's own import path brings in.
 SUPERVISOR_MODULES = (
-    "pysix.supervise",
+    "pysix.supervise.supervisor",
     "pysix.execshim",
     "pysix.deps",
     "pysix.signames",

@@ -171,6 +171,37 @@ def test_pid1_with_only_a_cmd_prepares_no_fork(tmp, procs):
     assert "python3" in maps and "_ctypes" not in maps
 
 
+PID1_MODULES = r'''
+import os, sys
+out = sys.argv.pop(1)
+real_exit = os._exit
+def leave(code):    # what pysix-init loaded, when it returns or calls os._exit
+    with open(out, "w") as f:
+        f.write("\n".join(sorted(sys.modules)))
+    real_exit(code)
+os._exit = leave
+from pysix.cli.init import main
+leave(main(sys.argv[1:]))
+'''
+
+
+def test_pid1_with_only_a_cmd_loads_no_supervisor(tmp):
+    """As a tini (PID 1, only a CMD, nothing in /etc) pysix-init never loads
+    a supervisor's modules: they wait for a first fork (~0.4 MiB of its PSS)."""
+    root = os.path.join(tmp, "root")
+    os.makedirs(os.path.join(root, "etc"))
+    harness, out = os.path.join(tmp, "harness.py"), os.path.join(tmp, "modules")
+    with open(harness, "w") as f:
+        f.write(PID1_MODULES)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-S", harness, out,
+                        "--root", root, "--", "sh", "-c", "exit 3"], env=env, timeout=30, capture_output=True)
+    assert r.returncode == 3, r.stderr
+    modules = open(out).read().split("\n")
+    assert "pysix.scan" in modules and "pysix.init" in modules
+    assert [m for m in modules if m.startswith("pysix.supervise.") and m != "pysix.supervise.identity"] == []
+
+
 REHEARSAL_CHECK = r'''
 import dis, os, sys
 import _signal as signal
