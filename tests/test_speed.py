@@ -365,3 +365,12 @@ def test_rehearsal_removes_a_leftover_and_follows_no_symlink(tmp, leftover):
     assert speed.rehearse(ctl) is True
     assert os.listdir(ctl) == []
     assert os.listdir(outside) == ["keep"] and open(keep).read() == "x"
+
+
+@pytest.mark.parametrize("sd", ["", ".", "./", "a", "a/", "/srv/svc", "/srv/svc/", "../x"])
+def test_in_dir_is_join_for_a_relative_name(sd):
+    """servicedir.in_dir replaces os.path.join on the supervisor's path (3.12
+    specialises concatenation, never a call to join): same result."""
+    from pysix.servicedir import in_dir
+    for name in ("run", "supervise/status", "log"):
+        assert in_dir(sd, name) == os.path.join(sd, name)

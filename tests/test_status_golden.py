@@ -224,3 +224,14 @@ def test_waiter_restart_needs_all_down_at_once():
 def test_waiter_refuses_bad_goal():
     with pytest.raises(ValueError):
         Waiter("x", [UP])
+
+
+def test_pack_status_keeps_the_low_bits_as_s6_does():
+    """wstat is stored as its low 16 bits and flags as their low 4, whatever
+    the ints hold (pack_status masks with divmod, which 3.12 specialises)."""
+    from pysix.status import Status, pack_status, tain_pack, unpack_status
+    for wstat, flags in ((0, 0), (0x1234, 0xF), (0x1_0009, 0x1F), (-1, -1)):
+        b = pack_status(Status(10**18, 2 * 10**18, 42, wstat, flags))
+        assert len(b) == 35 and b[:12] == tain_pack(10**18) and b[12:24] == tain_pack(2 * 10**18)
+        assert b[32:34] == (wstat & 0xFFFF).to_bytes(2, "big") and b[34] == flags & 0x0F
+        assert unpack_status(b) == Status(10**18, 2 * 10**18, 42, wstat & 0xFFFF, flags & 0x0F)
