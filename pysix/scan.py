@@ -353,13 +353,16 @@ class Scanner:
             self.prepared = True
         plans = [self._plan(svc, log) for svc, log in jobs]
         pids: List[object] = []
+        # What the child needs of ours, read here: read first in the child,
+        # each attribute missed the type cache there (a page each).
+        child, leave, run, verbosity = self._child, self.loop.leave, self.run_supervisor, self.verbosity
         for plan in plans:
             try:
                 pid: object = os.fork()
             except OSError as e:
                 pid = e
             if pid == 0:
-                self._child(*plan)
+                child(leave, run, verbosity, *plan)
             pids.append(pid)
         now = time.monotonic()
         for (svc, log), (_, name, *_fds), pid in zip(jobs, plans, pids):
@@ -408,15 +411,17 @@ class Scanner:
             fds = (0, 1, 2)
         return (os.path.join(self.scandir, name), name) + fds + (() if log else tuple(svc.listen),)
 
-    def _child(self, path: str, name: str, fd0: int, fd1: int, fd2: int, listen=()) -> None:
-        """In the forked child: become the supervisor of `path`; never returns."""
+    def _child(self, leave: Callable[[], None], run: Callable[..., int], verbosity: int,
+               path: str, name: str, fd0: int, fd1: int, fd2: int, listen=()) -> None:
+        """In the forked child: become the supervisor of `path`; never returns.
+        `leave` is the scanner's Loop.leave, `run` run_supervisor."""
         code = 111
         try:
             # Out of the terminal's foreground process group: a Ctrl-C there
             # is for pysix-init (an ordered stop), not for each supervisor
             # (SIGINT makes one interrupt its service and leave at once).
             os.setpgid(0, 0)
-            self.loop.leave()   # its fds go with the closerange below
+            leave()     # the scanner's loop: its fds go with the closerange below
             for sig in _CHILD_DEFAULTS:
                 signal.signal(sig, _DFL)
             for src, dst in ((fd0, 0), (fd1, 1), (fd2, 2)):
@@ -430,7 +435,7 @@ class Scanner:
             except OSError:
                 pass
             gc.freeze()
-            code = self.run_supervisor(path, name, verbosity=self.verbosity)
+            code = run(path, name, verbosity=verbosity)
         except BaseException as e:  # never return into the scanner's code
             try:
                 _say("%s: fatal: supervisor for %s: %r\n" % (self.prog, name, e))
