@@ -122,6 +122,8 @@ class Bench:
         """Interleave: every system once per repeat (A B C A B C ...), each cleaned up after."""
         for _ in range(self.repeats):
             for s in self.systems:
+                if s.only_in is not None and not what.startswith(s.only_in):
+                    continue
                 try:
                     self.guarded(what, s.name, lambda: fn(s))
                 finally:
@@ -573,7 +575,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--only", default=",".join(METRICS), help="comma-separated: " + ",".join(METRICS))
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"), help="where to write the results")
     ap.add_argument("--systems", default=None,
-                    help="comma-separated subset of pysix,s6,runit,supervisord,tini,dumb-init (default: all found)")
+                    help="comma-separated subset of pysix,s6,runit,supervisord,floor,floor-sized,tini,dumb-init"
+                         " (default: all found)")
     ap.add_argument("--workdir", default=None, help="where work dirs go (default: /dev/shm, a tmpfs)")
     ap.add_argument("--python", default=None,
                     help="the interpreter pysix runs on (default: the one running this); the run re-executes on it")

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from typing import List, Optional
 
@@ -25,7 +26,8 @@ def which(cmd: str) -> Optional[str]:
 class System:
     name = "?"
     needs: List[str] = []
-    has_cli = True
+    # The metrics (the `what` of Bench.each, by prefix) a system takes part in; None: all
+    only_in: Optional[tuple] = None
 
     def __init__(self, work: str) -> None:
         self.work = work
@@ -218,7 +220,26 @@ class Supervisord(System):
         return self.ctl("status", "s%d" % i)
 
 
-TREES = [Pysix, S6, Runit, Supervisord]
+class Floor(System):
+    """The floor of a forked CPython supervisor (bench/floor.py), on the bench's
+    interpreter: what pysix's per-supervisor CPU and memory are measured against."""
+    name = "floor"
+    only_in = ("boot N=", "stop-all N=", "PSS N=", "explain")
+    args: List[str] = []
+
+    def command(self):
+        return [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor.py"),
+                os.path.join(self.work, "scan")] + self.args
+
+
+class FloorSized(Floor):
+    """The same floor, forked from a scanner that has imported and prepared what
+    pysix-svscan does: the difference to `floor` is what the scanner's size costs."""
+    name = "floor-sized"
+    args = ["--pysix-sized"]
+
+
+TREES = [Pysix, S6, Runit, Supervisord, Floor, FloorSized]
 
 
 def wait_until(pred, timeout: float, step: float = 0.0005) -> bool:

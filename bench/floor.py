@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""The floor of a forked CPython supervisor, for the benchmarks only.
+
+    floor.py SCANDIR [--pysix-sized]
+
+What issue 19 calls the minimal working supervisor, as one more system in
+bench/run.py: a scanner forks one supervisor per service directory; each
+makes `supervise/`, takes its lock, makes a control FIFO and an s6 status file (tmp + rename),
+posix_spawns `./run` with an environment built once before the forks,
+restarts it when it exits, obeys `d`, `u` and `x` on the FIFO, and on
+SIGTERM kills its service, waits for it and exits. The scanner, on
+SIGTERM, TERMs every supervisor and exits when all are gone. No event
+FIFOs, no finish, no logger, no readiness, no policies: the least a
+forked Python supervisor can do and still be one, so its CPU and memory
+per supervisor are the floor pysix's are measured against.
+
+`--pysix-sized`: before forking, import what pysix-svscan imports and run
+its pre-fork preparation (pysix.speed.prepare_fork, without the rehearsal
+of pysix's own code), so the forks come from an address space like
+pysix's. The difference from the bare floor is what the scanner's size
+costs each fork; the rest of pysix's figure is its supervisor's own work.
+"""
+import gc
+import os
+import select
+import _signal as signal   # the C module: `signal` imports enum (ms); pysix does the same
+import sys
+import time
+
+TAI = 2 ** 62 + 37   # s6's TAI64 label of the Unix epoch, leap seconds included
+_FIFO_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+_KEEP_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC
+_LOCK_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
+_TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+ENV = {}
+
+
+def status_bytes(pid, up_since, want_up, wstat):
+    """s6's 35-byte status record: stamp, ready stamp, pid, wait status, flags."""
+    sec, ns = divmod(up_since, 1_000_000_000)
+    tain = ((sec + TAI) * 2 ** 32 + ns).to_bytes(12, "big")
+    flags = b"\x04" if want_up else b"\x00"   # s6's want-up bit
+    return tain + tain + pid.to_bytes(8, "big") + (wstat & 0xFFFF).to_bytes(2, "big") + flags
+
+
+def write_status(pid, want_up, wstat=0):
+    fd = os.open("supervise/status.new", _TMP_FLAGS, 0o644)
+    os.write(fd, status_bytes(pid, time.time_ns(), want_up, wstat))
+    os.close(fd)
+    os.rename("supervise/status.new", "supervise/status")
+
+
+def spawn():
+    return os.posix_spawn("./run", ["./run"], ENV, setsigmask=(), setsid=True)
+
+
+def supervise(name, wake_r):
+    """One supervisor's whole life, in the forked child."""
+    os.chdir(name)
+    try:
+        os.mkdir("supervise", 0o700)
+    except FileExistsError:
+        pass
+    try:
+        os.mkfifo("supervise/control", 0o600)
+    except FileExistsError:
+        pass
+    lock = os.open("supervise/lock", _LOCK_FLAGS, 0o644)
+    os.lockf(lock, os.F_TLOCK, 0)   # s6's: the lock s6-svok and s6-svstat probe
+    ctl = os.open("supervise/control", _FIFO_FLAGS)
+    keep = os.open("supervise/control", _KEEP_FLAGS)   # never EOF on the FIFO
+    poll = select.epoll()
+    poll.register(ctl, select.EPOLLIN)
+    poll.register(wake_r, select.EPOLLIN)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    want_up, child, wstat = True, spawn(), 0
+    write_status(child, want_up)
+    while True:
+        for fd, _ in poll.poll():
+            if fd == wake_r:
+                sigs = os.read(wake_r, 64)
+                if signal.SIGTERM in sigs:
+                    want_up = None
+                    if child:
+                        os.kill(child, signal.SIGTERM)
+                        os.kill(child, signal.SIGCONT)
+                while child:
+                    pid, st = os.waitpid(-1, os.WNOHANG)
+                    if pid == 0:
+                        break
+                    if pid == child:
+                        child, wstat = 0, st
+            else:
+                for c in os.read(ctl, 64):
+                    if c == 100 and child:          # d
+                        want_up = False
+                        os.kill(child, signal.SIGTERM)
+                    elif c == 117:                  # u
+                        want_up = True
+                    elif c == 120:                  # x
+                        want_up = None
+            if want_up is None and not child:
+                os.close(keep)
+                return
+            if want_up and not child:
+                child = spawn()
+                write_status(child, want_up)
+            elif not child:
+                write_status(0, want_up, wstat)
+
+
+def child(name, wake_r, wake_w):
+    try:
+        gc.freeze()
+        signal.set_wakeup_fd(wake_w)
+        supervise(name, wake_r)
+        os._exit(0)
+    except BaseException as e:   # noqa: BLE001 - a child never returns into the scanner
+        os.write(2, ("floor: %s: %s\n" % (name, e)).encode())
+        os._exit(111)
+
+
+def _nothing(signo, frame):
+    pass
+
+
+def main():
+    scan = sys.argv[1]
+    if "--pysix-sized" in sys.argv[2:]:
+        import importlib
+        for name in ("pysix.cli.svscan", "pysix.scan"):   # imported for their size
+            importlib.import_module(name)
+        importlib.import_module("pysix.speed").prepare_fork()
+    os.chdir(scan)
+    names = sorted(n for n in os.listdir(".") if not n.startswith("."))
+    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGTERM, signal.SIGCHLD))
+    for sig in (signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(sig, _nothing)
+    ENV.update(os.environb)
+    gc.collect()
+    gc.freeze()
+    sups = set()
+    for name in names:
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:
+            child(name, wake_r, wake_w)
+        os.close(wake_r)
+        os.close(wake_w)
+        sups.add(pid)
+    stopping = False
+    while sups:
+        info = signal.sigwaitinfo((signal.SIGTERM, signal.SIGCHLD))
+        if info.si_signo == signal.SIGTERM and not stopping:
+            stopping = True
+            for pid in sups:
+                os.kill(pid, signal.SIGTERM)
+        while sups:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            sups.discard(pid)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""bench/floor.py, the floor pysix's per-supervisor figures are compared with,
+is a working supervisor: otherwise its figures would say nothing.
+
+It makes an s6 status file the s6 tools and pysix read, restarts a killed
+service, obeys `d` and `u` on its control FIFO, and on SIGTERM stops every
+service and exits; the same with `--pysix-sized`.
+"""
+import os
+import signal
+import sys
+
+import pytest
+
+from helpers import make_sd, pid_alive, read_status, up_pid, wait_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLOOR = os.path.join(ROOT, "bench", "floor.py")
+
+
+@pytest.mark.parametrize("extra", [[], ["--pysix-sized"]], ids=["bare", "pysix-sized"])
+def test_floor_is_a_working_supervisor(tmp, procs, extra):
+    scan = os.path.join(tmp, "scan")
+    sds = [make_sd(os.path.join(scan, n), "exec sleep 1000") for n in ("a", "b")]
+    root = procs.start([sys.executable, FLOOR, scan] + extra)
+    pids = [wait_for(lambda sd=sd: up_pid(sd), 10, what="%s up" % sd) for sd in sds]
+    procs.track(*pids)
+    assert all(pid_alive(p) for p in pids)
+
+    os.kill(pids[0], signal.SIGKILL)    # restarted, a new pid
+    new = wait_for(lambda: up_pid(sds[0]) not in (0, pids[0]) and up_pid(sds[0]), 10, what="restart")
+    procs.track(new)
+
+    ctl = os.path.join(sds[1], "supervise", "control")
+    with open(ctl, "wb", buffering=0) as f:
+        f.write(b"d")
+    st = wait_for(lambda: (lambda s: s if s is not None and not s.up else None)(read_status(sds[1])), 10,
+                  what="down after d")
+    assert os.WIFSIGNALED(st.wstat) and os.WTERMSIG(st.wstat) == signal.SIGTERM and not pid_alive(pids[1])
+    with open(ctl, "wb", buffering=0) as f:
+        f.write(b"u")
+    up = wait_for(lambda: up_pid(sds[1]), 10, what="up after u")
+    procs.track(up)
+
+    root.send_signal(signal.SIGTERM)
+    assert root.wait(10) == 0
+    wait_for(lambda: not pid_alive(new) and not pid_alive(up), 10, what="services gone")
