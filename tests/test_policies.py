@@ -4,7 +4,10 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+
+import pytest
 
 from helpers import make_sd, pid_alive, read_status, wait_for
 
@@ -170,6 +173,48 @@ def test_failing_oneshot_blocks_dependents_and_is_failed(tmp, procs):
     time.sleep(0.3)
     assert state(app)[0] == "waiting" and not read_status(app).up
     stop(p)
+
+
+_UP_CHECK = """
+import os, sys
+import _signal as signal
+from pysix.loop import Loop
+from pysix.servicepolicy import service_ready_for_dependents
+from pysix.supervise import supervisor
+seen = []
+write = supervisor.write_atomic
+def write_and_look(path, data, *mode):
+    write(path, data, *mode)
+    if path == "supervise/status":     # what a dependent sees right after each status write
+        seen.append(service_ready_for_dependents("."))
+supervisor.write_atomic = write_and_look
+signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+os.chdir(sys.argv[1])
+sup = supervisor.Supervisor(os.path.basename(sys.argv[1]), Loop())
+sup.setup()     # spawns run: status down, then up
+pid = sup.pid
+with open("supervise/pysix-state") as f:
+    state = f.read().split()[0]
+print(pid, state, ",".join(map(str, seen)))
+os.kill(pid, signal.SIGKILL)
+os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.parametrize("files", [{"type": "oneshot\n"}, {"check": "#!/bin/sh\nexit 1\n"}],
+                         ids=["oneshot", "check"])
+def test_status_up_never_precedes_the_state_dependents_read(tmp, files):
+    """A dependent reads pysix-state, and s6's status only without one: up
+    and no notification-fd there means ready. So from the moment the status
+    says up, pysix-state must say what up means: a running oneshot is not
+    done, a service whose check has not passed is starting. (Written at the
+    end of the loop turn, a dependent starting meanwhile went ahead: seen as
+    pysix-run starting what followed a failed `:wait:` command.)"""
+    sd = make_sd(os.path.join(tmp, "scan", "dep"), "exec sleep 1000", **files)
+    r = subprocess.run([sys.executable, "-c", _UP_CHECK, sd], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    pid, state, seen = r.stdout.split()
+    assert int(pid) > 0 and (state, seen) == ("starting", "False,False"), r.stdout
 
 
 def test_restart_limit_marks_failed_with_OD_and_on_failure_runs(tmp, procs):

@@ -112,10 +112,14 @@ class Policy:
 
     def flush(self) -> None:
         """Write pysix-state now if it changed (and before the supervisor exits)."""
-        if self.publishing is None:
-            return
-        self.publishing.cancel()
-        self.publishing = None
+        if self.publishing is not None:
+            self.write_now()
+
+    def write_now(self) -> None:
+        """Write pysix-state if it changed, now, whether or not a write is pending."""
+        if self.publishing is not None:
+            self.publishing.cancel()
+            self.publishing = None
         st = self.state()
         if st == self.published:
             return

@@ -379,6 +379,11 @@ class Supervisor:
     def write_status(self) -> None:
         if self.gone:
             return
+        if self.pid:
+            # A dependent reads pysix-state, and s6's status only when there
+            # is none: "up" there must not come before the state saying what
+            # up means here (a oneshot still running, a check not yet passed).
+            self.policy.write_now()
         try:
             write_atomic("supervise/status", pack_status(self.status()), 0o666)
         except OSError as e:
