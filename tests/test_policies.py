@@ -191,13 +191,15 @@ supervisor.write_atomic = write_and_look
 signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
 os.chdir(sys.argv[1])
 sup = supervisor.Supervisor(os.path.basename(sys.argv[1]), Loop())
-sup.setup()     # spawns run: status down, then up
-pid = sup.pid
-with open("supervise/pysix-state") as f:
-    state = f.read().split()[0]
-print(pid, state, ",".join(map(str, seen)))
-os.kill(pid, signal.SIGKILL)
-os.waitpid(pid, 0)
+try:
+    sup.setup()     # spawns run: status down, then up
+    with open("supervise/pysix-state") as f:
+        state = f.read().split()[0]
+    print(sup.pid, state, ",".join(map(str, seen)))
+finally:            # run is ended here, by pid, whatever failed
+    if sup.pid:
+        os.kill(sup.pid, signal.SIGKILL)
+        os.waitpid(sup.pid, 0)
 """
 
 
