@@ -1,13 +1,15 @@
 """prctl(PR_SET_CHILD_SUBREAPER): orphans of our descendants come back to us.
 
-The standard library has no prctl, so this goes through ctypes, whose import
-costs 4-9 ms: pysix-svscan calls it after its first forks (speed.py)."""
+The standard library has no prctl: it is called through `_ctypes` alone
+(cfunc.py), after pysix-svscan's first forks (speed.py)."""
 from __future__ import annotations
+
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def set_subreaper() -> bool:
     try:
-        import ctypes
-        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0   # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
+        from .cfunc import bind
+        return bind("prctl")(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError, ImportError):
         return False

@@ -60,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from ..subreaper import set_subreaper
 
     loop = Loop()
-    if os.getpid() != 1:    # after the first forks: its ctypes import is 4-9 ms (subreaper.py)
+    if os.getpid() != 1:    # after the first forks: it imports _ctypes (subreaper.py)
         loop.call_later(0, set_subreaper)
     reaper = Reaper(loop)
     sc = Scanner(loop, reaper, scandir, prefix=prefix)
