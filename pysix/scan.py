@@ -356,9 +356,10 @@ class Scanner:
         # What the child needs of ours, read here: read first in the child,
         # each attribute missed the type cache there (a page each).
         child, leave, run, verbosity = self._child, self.loop.leave, self.run_supervisor, self.verbosity
+        fork = speed.fork_function()
         for plan in plans:
             try:
-                pid: object = os.fork()
+                pid: object = fork()
             except OSError as e:
                 pid = e
             if pid == 0:

@@ -17,6 +17,8 @@ import pytest
 
 from helpers import make_sd, read_status, wait_for
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def _immortal_python():
     """A CPython with immortal objects (3.12, 3.13): this one, or one on the machine; None."""
@@ -374,3 +376,76 @@ def test_in_dir_is_join_for_a_relative_name(sd):
     from pysix.servicedir import in_dir
     for name in ("run", "supervise/status", "log"):
         assert in_dir(sd, name) == os.path.join(sd, name)
+
+
+FORK_CHOICE = r'''
+import os, sys
+from pysix import speed
+fast = speed.fork_function()
+print(fast is not os.fork)
+r, w = os.pipe()
+pid = fast()
+if pid == 0:
+    # the child runs Python, spawns and reaps a process, and exits with a code
+    p = os.posix_spawn("/bin/sh", ["sh", "-c", "exit 3"], dict(os.environ))
+    os.write(w, b"%d %d" % (os.getpid(), os.waitpid(p, 0)[1] >> 8))
+    os._exit(7)
+_, st = os.waitpid(pid, 0)
+child, spawned = map(int, os.read(r, 64).split())
+print(child == pid, st >> 8, spawned)
+import MODULE
+print(speed.fork_function() is os.fork)
+'''
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+@pytest.mark.parametrize("module", ["threading", "random", "logging"])
+def test_supervisors_are_forked_by_libc_until_at_fork_work_is_needed(python, module):
+    """With nothing that needs CPython's after-fork work, the scanner forks
+    through libc (speed.fork_function) and the child is a working Python
+    process; once a module that registers at-fork callbacks is loaded, os.fork."""
+    # -S: a .pth file (this machine's, on 3.11) may import threading or random at start-up
+    r = subprocess.run([python, "-S", "-c", FORK_CHOICE.replace("MODULE", module)], capture_output=True, text=True,
+                       timeout=30,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "True", "7", "3", "True"]
+
+
+def test_a_failed_libc_call_raises_its_errno():
+    """The fork wrapper's error path: -1 from libc is an OSError with errno."""
+    import errno
+    from pysix import cfunc, speed
+    close = cfunc.bind("close")
+    with pytest.raises(OSError) as e:
+        speed._checked(lambda: close(-1))()
+    assert e.value.errno == errno.EBADF
+
+
+def test_subreaper_without_ctypes():
+    """prctl through _ctypes alone: an orphaned grandchild comes back to us,
+    and ctypes (~2.4 ms to import) is never loaded."""
+    code = r'''
+import os, select, sys, time
+from pysix.subreaper import set_subreaper
+assert set_subreaper()
+r, w = os.pipe()
+me = os.getpid()
+pid = os.fork()
+if pid == 0:
+    if os.fork() == 0:
+        end = time.monotonic() + 10
+        while os.getppid() != me and time.monotonic() < end:
+            time.sleep(0.005)     # until the middle process is gone and we are reparented
+        os.write(w, b"%d" % os.getppid())
+        os._exit(0)
+    os._exit(0)
+os.waitpid(pid, 0)
+ready, _, _ = select.select([r], [], [], 15)
+print(ready and os.read(r, 32).decode() == str(os.getpid()), "ctypes" in sys.modules)
+os.wait()
+'''
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "False"]
