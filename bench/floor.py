@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The floor of a forked CPython supervisor, for the benchmarks only.
 
-    floor.py SCANDIR [--pysix-sized]
+    floor.py SCANDIR [--pysix-sized] [--s6-protocol]
 
 What issue 19 calls the minimal working supervisor, as one more system in
 bench/run.py: a scanner forks one supervisor per service directory; each
@@ -13,6 +13,16 @@ SIGTERM, TERMs every supervisor and exits when all are gone. No event
 FIFOs, no finish, no logger, no readiness, no policies: the least a
 forked Python supervisor can do and still be one, so its CPU and memory
 per supervisor are the floor pysix's are measured against.
+
+`--s6-protocol`: the same supervisor also does on disk what s6-supervise
+2.11 does (../shared/spec/s6-supervise.md, 3.1, 4.4, 4.7, 7): it makes
+`event/` (group and mode 03730), cleans it, truncates `death_tally`, looks
+for `down`, writes the status before the start too, sends `s` and `u`, and
+at each death rewrites `death_tally`, looks for `finish`, writes the
+status and sends `dD`, and `x` before it exits. What that costs beyond the
+floor is what any forked Python supervisor that the s6 tools can drive
+costs; pysix's own protocol (identity records, pysix-state) and policies
+come on top of it.
 
 `--pysix-sized`: before forking, import what pysix-svscan imports and run
 its pre-fork preparation (pysix.speed.prepare_fork, without the rehearsal
@@ -50,6 +60,69 @@ def write_status(pid, want_up, wstat=0):
     os.rename("supervise/status.new", "supervise/status")
 
 
+# s6's on-disk protocol (--s6-protocol) ---------------------------------------
+S6 = False
+_EVENT_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def notify(letters):
+    """Write `letters` to each subscriber FIFO in event/ (s6's ftrigw_notify)."""
+    try:
+        names = os.listdir("event")
+    except OSError:
+        return
+    for name in names:
+        if len(name) != 39 or not name.startswith("ftrig1:@"):
+            continue
+        try:
+            fd = os.open("event/" + name, _EVENT_FLAGS)
+        except OSError:
+            continue
+        try:
+            os.write(fd, letters)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def make_dirs():
+    """Start-up steps 3-10: event/ (03730), supervise/, then the fifodir cleaned
+    and death_tally truncated; the lock and FIFO are made by the caller."""
+    old = os.umask(0)
+    try:
+        try:
+            os.mkdir("event", 0o700)
+            os.chown("event", -1, os.getegid())
+            os.chmod("event", 0o3730)
+        except FileExistsError:
+            pass
+    finally:
+        os.umask(old)
+    os.listdir("event")     # the legacy-name clean-up reads it once
+    os.close(os.open("supervise/death_tally", _TMP_FLAGS, 0o666))
+
+
+def record_death(wstat):
+    """Append one 14-byte record to death_tally (read, append, tmp + rename)."""
+    try:
+        fd = os.open("supervise/death_tally", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            old = os.read(fd, 100 * 14)
+        finally:
+            os.close(fd)
+    except OSError:
+        old = b""
+    sec, ns = divmod(time.time_ns(), 1_000_000_000)
+    sig = wstat & 0x7F
+    code = 128 + sig if sig else (wstat >> 8) & 0xFF
+    rec = ((sec + TAI) * 2 ** 32 + ns).to_bytes(12, "big") + bytes((code, sig))
+    fd = os.open("supervise/death_tally.new", _TMP_FLAGS, 0o666)
+    os.write(fd, old[-99 * 14:] + rec)
+    os.close(fd)
+    os.rename("supervise/death_tally.new", "supervise/death_tally")
+
+
 def spawn():
     return os.posix_spawn("./run", ["./run"], ENV, setsigmask=(), setsid=True)
 
@@ -73,8 +146,17 @@ def supervise(name, wake_r):
     poll.register(ctl, select.EPOLLIN)
     poll.register(wake_r, select.EPOLLIN)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
-    want_up, child, wstat = True, spawn(), 0
-    write_status(child, want_up)
+    want_up, child, wstat = True, 0, 0
+    if S6:
+        make_dirs()
+        want_up = not os.access("down", os.F_OK)
+        write_status(0, want_up)
+        notify(b"s")
+    if want_up:
+        child = spawn()
+        write_status(child, want_up)
+        if S6:
+            notify(b"u")
     while True:
         for fd, _ in poll.poll():
             if fd == wake_r:
@@ -84,12 +166,19 @@ def supervise(name, wake_r):
                     if child:
                         os.kill(child, signal.SIGTERM)
                         os.kill(child, signal.SIGCONT)
+                        if S6:
+                            write_status(child, False)
                 while child:
                     pid, st = os.waitpid(-1, os.WNOHANG)
                     if pid == 0:
                         break
                     if pid == child:
                         child, wstat = 0, st
+                        if S6:
+                            record_death(st)
+                            os.access("finish", os.F_OK)
+                            write_status(0, bool(want_up), wstat)
+                            notify(b"dD")
             else:
                 for c in os.read(ctl, 64):
                     if c == 100 and child:          # d
@@ -100,11 +189,15 @@ def supervise(name, wake_r):
                     elif c == 120:                  # x
                         want_up = None
             if want_up is None and not child:
+                if S6:
+                    notify(b"x")
                 os.close(keep)
                 return
             if want_up and not child:
                 child = spawn()
                 write_status(child, want_up)
+                if S6:
+                    notify(b"u")
             elif not child:
                 write_status(0, want_up, wstat)
 
@@ -125,7 +218,9 @@ def _nothing(signo, frame):
 
 
 def main():
+    global S6
     scan = sys.argv[1]
+    S6 = "--s6-protocol" in sys.argv[2:]
     if "--pysix-sized" in sys.argv[2:]:
         import importlib
         for name in ("pysix.cli.svscan", "pysix.scan"):   # imported for their size

@@ -239,7 +239,14 @@ class FloorSized(Floor):
     args = ["--pysix-sized"]
 
 
-TREES = [Pysix, S6, Runit, Supervisord, Floor, FloorSized]
+class FloorS6(Floor):
+    """The floor doing s6-supervise's on-disk protocol too (event/, events, death_tally,
+    the status writes s6 does): the floor of a forked Python supervisor s6's tools drive."""
+    name = "floor-s6"
+    args = ["--s6-protocol"]
+
+
+TREES = [Pysix, S6, Runit, Supervisord, Floor, FloorSized, FloorS6]
 
 
 def wait_until(pred, timeout: float, step: float = 0.0005) -> bool:

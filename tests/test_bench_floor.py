@@ -3,7 +3,8 @@ is a working supervisor: otherwise its figures would say nothing.
 
 It makes an s6 status file the s6 tools and pysix read, restarts a killed
 service, obeys `d` and `u` on its control FIFO, and on SIGTERM stops every
-service and exits; the same with `--pysix-sized`.
+service and exits; the same with `--pysix-sized` and with `--s6-protocol`,
+which also sends s6's events to a subscriber and keeps death_tally.
 """
 import os
 import signal
@@ -12,23 +13,35 @@ import sys
 import pytest
 
 from helpers import make_sd, pid_alive, read_status, up_pid, wait_for
+from pysix import fifodir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLOOR = os.path.join(ROOT, "bench", "floor.py")
 
 
-@pytest.mark.parametrize("extra", [[], ["--pysix-sized"]], ids=["bare", "pysix-sized"])
+@pytest.mark.parametrize("extra", [[], ["--pysix-sized"], ["--s6-protocol"]], ids=["bare", "pysix-sized", "s6"])
 def test_floor_is_a_working_supervisor(tmp, procs, extra):
     scan = os.path.join(tmp, "scan")
     sds = [make_sd(os.path.join(scan, n), "exec sleep 1000") for n in ("a", "b")]
+    s6 = "--s6-protocol" in extra
+    # a subscriber made before the supervisor: it creates event/ as s6's clients do
+    sub = fifodir.subscribe(os.path.join(sds[0], "event")) if s6 else None
     root = procs.start([sys.executable, FLOOR, scan] + extra)
     pids = [wait_for(lambda sd=sd: up_pid(sd), 10, what="%s up" % sd) for sd in sds]
     procs.track(*pids)
     assert all(pid_alive(p) for p in pids)
+    if s6:
+        assert wait_for(lambda: _events(sub) == b"su" or None, 10, what="s and u")
+        assert oct(os.stat(os.path.join(sds[1], "event")).st_mode & 0o7777) == "0o3730"
 
     os.kill(pids[0], signal.SIGKILL)    # restarted, a new pid
     new = wait_for(lambda: up_pid(sds[0]) not in (0, pids[0]) and up_pid(sds[0]), 10, what="restart")
     procs.track(new)
+    if s6:
+        assert wait_for(lambda: _events(sub) == b"sudDu" or None, 10, what="dD then u")
+        with open(os.path.join(sds[0], "supervise", "death_tally"), "rb") as f:
+            tally = f.read()
+        assert len(tally) == 14 and tally[12:] == bytes((128 + 9, 9))   # killed by SIGKILL
 
     ctl = os.path.join(sds[1], "supervise", "control")
     with open(ctl, "wb", buffering=0) as f:
@@ -44,3 +57,18 @@ def test_floor_is_a_working_supervisor(tmp, procs, extra):
     root.send_signal(signal.SIGTERM)
     assert root.wait(10) == 0
     wait_for(lambda: not pid_alive(new) and not pid_alive(up), 10, what="services gone")
+    if s6:
+        assert _events(sub) == b"sudDudDx"
+        fifodir.unsubscribe(*sub)
+
+
+_SEEN = {}
+
+
+def _events(sub):
+    """Every letter the subscriber has heard so far."""
+    try:
+        _SEEN[sub] = _SEEN.get(sub, b"") + os.read(sub[0], 64)
+    except BlockingIOError:
+        pass
+    return _SEEN.get(sub, b"")
