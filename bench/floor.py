@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The floor of a forked CPython supervisor, for the benchmarks only.
 
-    floor.py SCANDIR [--pysix-sized] [--s6-protocol]
+    floor.py SCANDIR [--pysix-sized] [--s6-protocol] [--pysix-protocol]
 
 What issue 19 calls the minimal working supervisor, as one more system in
 bench/run.py: a scanner forks one supervisor per service directory; each
@@ -24,12 +24,22 @@ floor is what any forked Python supervisor that the s6 tools can drive
 costs; pysix's own protocol (identity records, pysix-state) and policies
 come on top of it.
 
+`--pysix-protocol` (implies `--s6-protocol`): also the system calls pysix's
+supervisor makes on top of s6's for a plain service (strace of a pysix
+supervisor's boot and stop): its looks for each optional file (socket,
+kill-mode, dependencies, check, type, user, ...), the tree-stop check
+(the scanner's stopping mark, control FIFO and lock), its own process
+group and name, the identity record (`spawning`, then `run` with the
+start tick read from /proc) and its removal, and `pysix-state`. With no
+Python logic around them, the difference to pysix is what its code costs.
+
 `--pysix-sized`: before forking, import what pysix-svscan imports and run
 its pre-fork preparation (pysix.speed.prepare_fork, without the rehearsal
 of pysix's own code), so the forks come from an address space like
 pysix's. The difference from the bare floor is what the scanner's size
 costs each fork; the rest of pysix's figure is its supervisor's own work.
 """
+import fcntl
 import gc
 import os
 import select
@@ -123,7 +133,88 @@ def record_death(wstat):
     os.rename("supervise/death_tally.new", "supervise/death_tally")
 
 
+# pysix's on-disk protocol beyond s6's (--pysix-protocol) ------------------------
+PYSIX = False
+_BOOT_LOOKS = ("./socket", "./kill-mode", "supervise/pysix-cgroup", "./down-signal", "supervise/pysix-run")
+_START_LOOKS = ("./dependencies", "./notification-fd", "./unit.json", "./user", "./group",
+                "./working-directory")
+_SPAWNED_LOOKS = ("nosetsid", "check", "./type", "./requires")
+_TERM_LOOKS = ("./down-signal", "./timeout-kill")
+_DEATH_LOOKS = ("./max-death-tally", "./type", "./restart-delay")
+BOOT = ""
+
+
+def look(names):
+    for n in names:
+        os.access(n, os.F_OK, follow_symlinks=False)
+
+
+def write_file(path, data):
+    fd = os.open(path + ".new", _TMP_FLAGS, 0o644)
+    os.write(fd, data)
+    os.close(fd)
+    os.rename(path + ".new", path)
+
+
+def tree_check():
+    """The scanner's stopping mark, its control FIFO's unread bytes and its lock."""
+    os.access("../.s6-svscan/pysix-stopping", os.F_OK, follow_symlinks=False)
+    try:
+        fd = os.open("../.s6-svscan/control", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fcntl.ioctl(fd, 0x541B, b"\0\0\0\0")
+        os.close(fd)
+        fd = os.open("../.s6-svscan/pysix-ctl-lock", os.O_RDONLY | os.O_CLOEXEC)
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        os.close(fd)
+    except OSError:
+        pass
+    os.access("../.s6-svscan/pysix-stopping", os.F_OK, follow_symlinks=False)
+    os.stat(".")
+
+
+def start_tick(pid):
+    fd = os.open("/proc/%d/stat" % pid, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return int(os.read(fd, 4096).rsplit(b")", 1)[1].split()[19])
+    finally:
+        os.close(fd)
+
+
+def pysix_spawn():
+    """spawn() with pysix's calls around it."""
+    tree_check()
+    look(_START_LOOKS)
+    write_file("supervise/pysix-run", b"spawning %d %d %s\n" % (
+        os.getpid(), int(time.clock_gettime(time.CLOCK_BOOTTIME) * 100), BOOT))
+    child = os.posix_spawn("./run", ["./run"], ENV, setsigmask=(), setsid=True)
+    look(_SPAWNED_LOOKS[:1])
+    write_file("supervise/pysix-run", b"run %d %d %s\n" % (child, start_tick(child), BOOT))
+    look(_SPAWNED_LOOKS[1:])
+    write_file("supervise/pysix-state", b"up\n\n0\n")
+    return child
+
+
+def pysix_death(child):
+    os.stat(".")
+    try:
+        os.killpg(child, signal.SIGTERM)    # what the run's session left
+    except OSError:
+        pass
+
+
+def pysix_died():
+    look(_DEATH_LOOKS)
+    for f in ("supervise/pysix-run", "supervise/pysix-reaped"):
+        try:
+            os.unlink(f)
+        except OSError:
+            pass
+    write_file("supervise/pysix-state", b"down\n\n0\n")
+
+
 def spawn():
+    if PYSIX:
+        return pysix_spawn()
     return os.posix_spawn("./run", ["./run"], ENV, setsigmask=(), setsid=True)
 
 
@@ -147,6 +238,9 @@ def supervise(name, wake_r):
     poll.register(wake_r, select.EPOLLIN)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
     want_up, child, wstat = True, 0, 0
+    if PYSIX:
+        look(_BOOT_LOOKS)
+        os.access("supervise/status", os.F_OK, follow_symlinks=False)
     if S6:
         make_dirs()
         want_up = not os.access("down", os.F_OK)
@@ -163,6 +257,8 @@ def supervise(name, wake_r):
                 sigs = os.read(wake_r, 64)
                 if signal.SIGTERM in sigs:
                     want_up = None
+                    if PYSIX:
+                        look(_TERM_LOOKS)
                     if child:
                         os.kill(child, signal.SIGTERM)
                         os.kill(child, signal.SIGCONT)
@@ -173,11 +269,15 @@ def supervise(name, wake_r):
                     if pid == 0:
                         break
                     if pid == child:
+                        if PYSIX:
+                            pysix_death(child)
                         child, wstat = 0, st
                         if S6:
                             record_death(st)
                             os.access("finish", os.F_OK)
                             write_status(0, bool(want_up), wstat)
+                            if PYSIX:
+                                pysix_died()
                             notify(b"dD")
             else:
                 for c in os.read(ctl, 64):
@@ -204,6 +304,13 @@ def supervise(name, wake_r):
 
 def child(name, wake_r, wake_w):
     try:
+        if PYSIX:
+            os.setpgid(0, 0)
+            for sig in (signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH):
+                signal.signal(sig, signal.SIG_DFL)
+            fd = os.open("/proc/self/comm", os.O_WRONLY)
+            os.write(fd, ("sv:" + name).encode()[:15])
+            os.close(fd)
         gc.freeze()
         signal.set_wakeup_fd(wake_w)
         supervise(name, wake_r)
@@ -218,9 +325,13 @@ def _nothing(signo, frame):
 
 
 def main():
-    global S6
+    global S6, PYSIX, BOOT
     scan = sys.argv[1]
-    S6 = "--s6-protocol" in sys.argv[2:]
+    PYSIX = "--pysix-protocol" in sys.argv[2:]
+    S6 = PYSIX or "--s6-protocol" in sys.argv[2:]
+    if PYSIX:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
+            BOOT = f.read().strip()
     if "--pysix-sized" in sys.argv[2:]:
         import importlib
         for name in ("pysix.cli.svscan", "pysix.scan"):   # imported for their size

@@ -246,7 +246,15 @@ class FloorS6(Floor):
     args = ["--s6-protocol"]
 
 
-TREES = [Pysix, S6, Runit, Supervisord, Floor, FloorSized, FloorS6]
+class FloorPysix(Floor):
+    """floor-s6 plus the system calls pysix's supervisor makes beyond s6's (identity
+    record, pysix-state, its looks for optional files, the tree-stop check), with no
+    Python logic around them: the rest of pysix's figure is its code."""
+    name = "floor-pysix"
+    args = ["--pysix-protocol"]
+
+
+TREES = [Pysix, S6, Runit, Supervisord, Floor, FloorSized, FloorS6, FloorPysix]
 
 
 def wait_until(pred, timeout: float, step: float = 0.0005) -> bool:

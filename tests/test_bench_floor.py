@@ -19,11 +19,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLOOR = os.path.join(ROOT, "bench", "floor.py")
 
 
-@pytest.mark.parametrize("extra", [[], ["--pysix-sized"], ["--s6-protocol"]], ids=["bare", "pysix-sized", "s6"])
+@pytest.mark.parametrize("extra", [[], ["--pysix-sized"], ["--s6-protocol"], ["--pysix-protocol"]],
+                         ids=["bare", "pysix-sized", "s6", "pysix"])
 def test_floor_is_a_working_supervisor(tmp, procs, extra):
     scan = os.path.join(tmp, "scan")
     sds = [make_sd(os.path.join(scan, n), "exec sleep 1000") for n in ("a", "b")]
-    s6 = "--s6-protocol" in extra
+    s6 = "--s6-protocol" in extra or "--pysix-protocol" in extra
     # a subscriber made before the supervisor: it creates event/ as s6's clients do
     sub = fifodir.subscribe(os.path.join(sds[0], "event")) if s6 else None
     root = procs.start([sys.executable, FLOOR, scan] + extra)
@@ -42,6 +43,10 @@ def test_floor_is_a_working_supervisor(tmp, procs, extra):
         with open(os.path.join(sds[0], "supervise", "death_tally"), "rb") as f:
             tally = f.read()
         assert len(tally) == 14 and tally[12:] == bytes((128 + 9, 9))   # killed by SIGKILL
+    if "--pysix-protocol" in extra:
+        rec = open(os.path.join(sds[0], "supervise", "pysix-run"), "rb").read().split()
+        assert rec[0] == b"run" and int(rec[1]) == new
+        assert open(os.path.join(sds[0], "supervise", "pysix-state")).read() == "up\n\n0\n"
 
     ctl = os.path.join(sds[1], "supervise", "control")
     with open(ctl, "wb", buffering=0) as f:
