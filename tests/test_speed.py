@@ -405,11 +405,24 @@ def test_supervisors_are_forked_by_libc_until_at_fork_work_is_needed(python, mod
     through libc (speed.fork_function) and the child is a working Python
     process; once a module that registers at-fork callbacks is loaded, os.fork."""
     # -S: a .pth file (this machine's, on 3.11) may import threading or random at start-up
-    r = subprocess.run([python, "-S", "-c", FORK_CHOICE.replace("MODULE", module)], capture_output=True, text=True,
-                       timeout=30,
-                       env=dict(os.environ, PYTHONPATH=ROOT))
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["True", "True", "7", "3", "True"]
+    code, out, err = _run_in_own_group([python, "-S", "-c", FORK_CHOICE.replace("MODULE", module)])
+    assert code == 0, err
+    assert out.split() == ["True", "True", "7", "3", "True"]
+
+
+def _run_in_own_group(argv, timeout=30):
+    """Run argv in a session of its own; whatever it forked is killed after, by group."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    try:
+        out, err = p.communicate(timeout=timeout)
+    finally:
+        try:
+            os.killpg(p.pid, 9)
+        except OSError:
+            pass
+        p.wait(10)
+    return p.returncode, out, err
 
 
 def test_a_failed_libc_call_raises_its_errno():
@@ -445,7 +458,6 @@ ready, _, _ = select.select([r], [], [], 15)
 print(ready and os.read(r, 32).decode() == str(os.getpid()), "ctypes" in sys.modules)
 os.wait()
 '''
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
-                       env=dict(os.environ, PYTHONPATH=ROOT))
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["True", "False"]
+    rc, out, err = _run_in_own_group([sys.executable, "-c", code])
+    assert rc == 0, err
+    assert out.split() == ["True", "False"]
