@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The floor of a forked CPython supervisor, for the benchmarks only.
 
-    floor.py SCANDIR [--pysix-sized] [--s6-protocol] [--pysix-protocol]
+    floor.py SCANDIR [--pysix-sized] [--s6-protocol] [--pysix-protocol] [--prepared]
 
 What issue 19 calls the minimal working supervisor, as one more system in
 bench/run.py: a scanner forks one supervisor per service directory; each
@@ -32,6 +32,16 @@ kill-mode, dependencies, check, type, user, ...), the tree-stop check
 group and name, the identity record (`spawning`, then `run` with the
 start tick read from /proc) and its removal, and `pysix-state`. With no
 Python logic around them, the difference to pysix is what its code costs.
+
+`--prepared`: before forking, the scanner does for the floor's supervisor
+what pysix.speed.prepare_fork does for pysix's: it lives a supervisor's
+life twice itself (boot, spawn, SIGTERM, death, exit, on a throwaway copy
+of a service in `.floor-rehearsal/`), so 3.12 has specialised its code and
+filled its type cache before the forks, and then makes the long-lived
+objects immortal (pysix.speed._immortalize, the only pysix code it loads), and forks
+with libc's fork() as pysix's scanner does (pysix.speed.fork_function).
+A child then writes no page for that: what is left is the least the same
+calls cost a forked supervisor prepared as pysix's are.
 
 `--pysix-sized`: before forking, import what pysix-svscan imports and run
 its pre-fork preparation (pysix.speed.prepare_fork, without the rehearsal
@@ -324,6 +334,45 @@ def _nothing(signo, frame):
     pass
 
 
+def rehearse(scan):
+    """A supervisor's whole life, twice, in the scanner (see --prepared)."""
+    base = os.path.join(scan, ".floor-rehearsal")
+    svc = os.path.join(base, "svc")
+    os.makedirs(svc, exist_ok=True)
+    with open(os.path.join(svc, "run"), "w") as f:
+        f.write("#!/bin/sh\nexec sleep 10\n")
+    os.chmod(os.path.join(svc, "run"), 0o755)
+    here = os.getcwd()
+    fds = set(os.listdir("/proc/self/fd"))
+    for _ in range(2):
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        old = signal.set_wakeup_fd(wake_w)
+        os.write(wake_w, bytes((signal.SIGTERM,)))   # stop as soon as it is up
+        try:
+            supervise(svc, wake_r)
+        finally:
+            signal.set_wakeup_fd(old)
+            signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGTERM, signal.SIGCHLD))
+            os.chdir(here)
+    for fd in set(os.listdir("/proc/self/fd")) - fds:   # the rehearsals' lock, FIFO, epoll
+        try:
+            os.close(int(fd))
+        except OSError:
+            pass
+    _remove_tree(base)
+
+
+def _remove_tree(path):
+    """rm -r without shutil (its imports cost the scanner ms); no symlink is followed."""
+    for name in os.listdir(path):
+        p = os.path.join(path, name)
+        if os.path.isdir(p) and not os.path.islink(p):
+            _remove_tree(p)
+        else:
+            os.unlink(p)
+    os.rmdir(path)
+
+
 def main():
     global S6, PYSIX, BOOT
     scan = sys.argv[1]
@@ -343,12 +392,20 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGCHLD):
         signal.signal(sig, _nothing)
     ENV.update(os.environb)
+    fork = os.fork
+    if "--prepared" in sys.argv[2:]:
+        rehearse(os.getcwd())
+        gc.collect()
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from pysix import speed
+        fork = speed.fork_function()   # libc's fork(), as pysix's scanner forks
+        speed._immortalize()
     gc.collect()
     gc.freeze()
     sups = set()
     for name in names:
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        pid = os.fork()
+        pid = fork()
         if pid == 0:
             child(name, wake_r, wake_w)
         os.close(wake_r)

@@ -575,7 +575,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--only", default=",".join(METRICS), help="comma-separated: " + ",".join(METRICS))
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"), help="where to write the results")
     ap.add_argument("--systems", default=None,
-                    help="comma-separated subset of pysix,s6,runit,supervisord,floor,floor-sized,floor-s6,floor-pysix,tini,dumb-init"
+                    help="comma-separated subset of pysix,s6,runit,supervisord,floor,floor-sized,floor-s6,floor-pysix,floor-s6-prep,floor-pysix-prep,tini,dumb-init"
                          " (default: all found)")
     ap.add_argument("--workdir", default=None, help="where work dirs go (default: /dev/shm, a tmpfs)")
     ap.add_argument("--python", default=None,

@@ -254,7 +254,22 @@ class FloorPysix(Floor):
     args = ["--pysix-protocol"]
 
 
-TREES = [Pysix, S6, Runit, Supervisord, Floor, FloorSized, FloorS6, FloorPysix]
+class FloorS6Prepared(Floor):
+    """floor-s6 prepared before its forks as pysix's scanner prepares its own
+    (the life rehearsed, immortal objects, libc's fork): floor.py --prepared."""
+    name = "floor-s6-prep"
+    args = ["--s6-protocol", "--prepared"]
+
+
+class FloorPysixPrepared(Floor):
+    """floor-pysix prepared the same way: the least pysix's calls cost a supervisor
+    forked as pysix forks its own; pysix's figure minus this is its code."""
+    name = "floor-pysix-prep"
+    args = ["--pysix-protocol", "--prepared"]
+
+
+TREES = [Pysix, S6, Runit, Supervisord, Floor, FloorSized, FloorS6, FloorPysix,
+         FloorS6Prepared, FloorPysixPrepared]
 
 
 def wait_until(pred, timeout: float, step: float = 0.0005) -> bool:

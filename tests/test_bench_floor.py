@@ -4,7 +4,8 @@ is a working supervisor: otherwise its figures would say nothing.
 It makes an s6 status file the s6 tools and pysix read, restarts a killed
 service, obeys `d` and `u` on its control FIFO, and on SIGTERM stops every
 service and exits; the same with `--pysix-sized` and with `--s6-protocol`,
-which also sends s6's events to a subscriber and keeps death_tally.
+which also sends s6's events to a subscriber and keeps death_tally, and
+with `--prepared` (a supervisor's life rehearsed in the scanner first).
 """
 import os
 import signal
@@ -19,8 +20,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLOOR = os.path.join(ROOT, "bench", "floor.py")
 
 
-@pytest.mark.parametrize("extra", [[], ["--pysix-sized"], ["--s6-protocol"], ["--pysix-protocol"]],
-                         ids=["bare", "pysix-sized", "s6", "pysix"])
+@pytest.mark.parametrize("extra", [[], ["--pysix-sized"], ["--s6-protocol"], ["--pysix-protocol"],
+                                   ["--s6-protocol", "--prepared"], ["--pysix-protocol", "--prepared"]],
+                         ids=["bare", "pysix-sized", "s6", "pysix", "s6-prepared", "pysix-prepared"])
 def test_floor_is_a_working_supervisor(tmp, procs, extra):
     scan = os.path.join(tmp, "scan")
     sds = [make_sd(os.path.join(scan, n), "exec sleep 1000") for n in ("a", "b")]
@@ -31,6 +33,8 @@ def test_floor_is_a_working_supervisor(tmp, procs, extra):
     pids = [wait_for(lambda sd=sd: up_pid(sd), 10, what="%s up" % sd) for sd in sds]
     procs.track(*pids)
     assert all(pid_alive(p) for p in pids)
+    if "--prepared" in extra:   # the rehearsal's service is gone, and was no service of the tree
+        assert sorted(os.listdir(scan)) == ["a", "b"]
     if s6:
         assert wait_for(lambda: _events(sub) == b"su" or None, 10, what="s and u")
         assert oct(os.stat(os.path.join(sds[1], "event")).st_mode & 0o7777) == "0o3730"
