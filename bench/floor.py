@@ -37,8 +37,9 @@ Python logic around them, the difference to pysix is what its code costs.
 what pysix.speed.prepare_fork does for pysix's: it lives a supervisor's
 life twice itself (boot, spawn, SIGTERM, death, exit, on a throwaway copy
 of a service in `.floor-rehearsal/`), so 3.12 has specialised its code and
-filled its type cache before the forks, and then makes the long-lived
-objects immortal (pysix.speed._immortalize, the only pysix code it loads), and forks
+filled its type cache before the forks, then makes the long-lived
+objects immortal and fills pymalloc's size classes up to fresh pools
+(pysix.speed's _immortalize and fresh_pools, the only pysix code it loads), and forks
 with libc's fork() as pysix's scanner does (pysix.speed.fork_function).
 A child then writes no page for that: what is left is the least the same
 calls cost a forked supervisor prepared as pysix's are.
@@ -400,6 +401,7 @@ def main():
         from pysix import speed
         fork = speed.fork_function()   # libc's fork(), as pysix's scanner forks
         speed._immortalize()
+        speed.fresh_pools()
     gc.collect()
     gc.freeze()
     sups = set()
