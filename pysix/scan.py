@@ -347,15 +347,18 @@ class Scanner:
             from .supervise import run_supervisor, spawn
             self.run_supervisor, self.spawner = run_supervisor, spawn
         self.spawner.ENV = speed.fork_env()     # before the rehearsal: its path is the one run
-        if not self.prepared:
-            many = len(jobs) >= speed.REHEARSE_MIN
-            speed.prepare_fork(os.path.join(self.scandir, CTLDIR) if many else None)
-            self.prepared = True
         plans = [self._plan(svc, log) for svc, log in jobs]
         pids: List[object] = []
         # What the child needs of ours, read here: read first in the child,
         # each attribute missed the type cache there (a page each).
         child, leave, run, verbosity = self._child, self.loop.leave, self.run_supervisor, self.verbosity
+        if not self.prepared:
+            many = len(jobs) >= speed.REHEARSE_MIN
+            # what each child of this first batch takes a reference to: immortal
+            # (never freed), as the scanner and its loop are
+            first = [plans, *plans, *(x for plan in plans for x in plan), self, self.loop, child, leave]
+            speed.prepare_fork(os.path.join(self.scandir, CTLDIR) if many else None, keep=first)
+            self.prepared = True
         fork = speed.fork_function()
         for plan in plans:
             try:

@@ -36,7 +36,14 @@ not at start, so PID 1 with only a CMD pays none of it):
   plus 0.4-1 ms to import _ctypes (`_immortalize`).
   Only objects that live as long as the scanner anyway qualify: closures
   holding more than plain values, classes made in functions and built-ins
-  bound to instances stay mortal, so nothing the scanner drops is kept;
+  bound to instances stay mortal, so nothing the scanner drops is kept.
+  Also immortal: the plain values of functions' defaults (a default
+  string, "pysix-supervise", is no code's constant once the module ran),
+  and what each child of the first batch is handed (`keep`: its plan, the
+  path and name in it, the scanner, its loop, the two bound methods),
+  which the first batch's supervisors each wrote a reference count of:
+  a few objects per service, kept for the scanner's life even if the
+  service goes; later, small batches are not worth it;
 * before a first batch of REHEARSE_MIN forks or more, a supervisor's life
   is rehearsed here (`rehearse`): start and stop, twice, on a throwaway
   tree in `.s6-svscan/pysix-rehearsal`. A forked supervisor otherwise
@@ -57,7 +64,10 @@ not at start, so PID 1 with only a CMD pays none of it):
   the forks to empty the free lists of lists, tuples and dicts as well
   changed nothing;
 * the services' environment, one dict of bytes (`fork_env`): os.environ
-  converted at each posix_spawn cost each supervisor ~190 KiB;
+  converted at each posix_spawn cost each supervisor ~190 KiB; the dict,
+  its keys and its values are immortal too: posix_spawn takes a reference
+  to each key and value, which wrote every page they are on (7 for 35
+  variables) in every supervisor;
 * pysix-svscan becomes a subreaper after its first forks, through
   `_ctypes` alone (cfunc.py): `ctypes` costs ~2.4 ms more to import;
 * supervisors are forked by libc's fork() called with the GIL held
@@ -119,7 +129,7 @@ import _thread
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import Callable, Dict, Optional
+    from typing import Callable, Dict, Optional, Sequence
 
 # Modules a supervisor imports inside functions (only on some paths) or that
 # nothing on the scanner's own import path brings in.
@@ -132,9 +142,11 @@ SUPERVISOR_MODULES = (
 )
 
 
-def prepare_fork(rehearse_in: Optional[str] = None) -> None:
+def prepare_fork(rehearse_in: Optional[str] = None, keep: Sequence[object] = ()) -> None:
     """In the scanner, once before it forks its first supervisor; with a
-    control dir (`.s6-svscan`), a supervisor's life is rehearsed there first."""
+    control dir (`.s6-svscan`), a supervisor's life is rehearsed there first.
+    `keep`: more objects to make immortal (what the first batch's children
+    are handed: on 3.12 they are then never freed)."""
     for name in SUPERVISOR_MODULES:
         __import__(name)
     fork_function()     # bound now: its objects are frozen with the rest
@@ -145,17 +157,20 @@ def prepare_fork(rehearse_in: Optional[str] = None) -> None:
     if rehearse_in is not None and not trace.resolve():   # no rehearsal in a trace
         rehearse(rehearse_in)
     gc.collect()
-    _immortalize()
+    from .supervise import spawn
+    env = spawn.ENV or {}
+    _immortalize(also=[env, *env.keys(), *env.values(), *keep])
     if rehearse_in is not None:     # a big batch: worth its ~200 KiB in the scanner
         fresh_pools()
     gc.freeze()
 
 
-def _immortalize() -> int:
+def _immortalize(also: tuple | list = ()) -> int:
     """Give the long-lived objects None's reference count: never written again.
 
-    Returns how many were changed (0 where the interpreter has no immortal
-    objects: 3.11, or a layout this does not know).
+    `also`: more objects that live as long as the scanner (the services'
+    environment). Returns how many were changed (0 where the interpreter
+    has no immortal objects: 3.11, or a layout this does not know).
     """
     if sys.version_info[:2] not in ((3, 12), (3, 13)) or "t" in sys.abiflags:
         return 0    # 3.11: none; free-threaded builds and 3.14+ keep counts elsewhere
@@ -194,6 +209,9 @@ def _immortalize() -> int:
             _constants(o.__code__, objs)
             if o.__defaults__:
                 objs.append(o.__defaults__)
+                _plain_values(o.__defaults__, objs)     # "pysix-supervise": each call counted it
+            if o.__kwdefaults__:
+                _plain_values(list(o.__kwdefaults__.values()), objs)
         elif t is Builtin:
             if not (o.__self__ is None or type(o.__self__) is Module or type(o.__self__) in classes):
                 continue                        # bound to an object that may go away
@@ -205,6 +223,7 @@ def _immortalize() -> int:
         elif t not in kinds:
             continue
         objs.append(o)
+    objs.extend(also)
     for o in objs:
         mem[id(o) >> 3] = immortal
     return len(objs)
@@ -338,9 +357,17 @@ def _checked(libc_fork) -> Callable[[], int]:
     return fork
 
 
+_env: Optional[Dict[bytes, bytes]] = None
+
+
 def fork_env() -> Dict[bytes, bytes]:
-    """What every service gets, made once before a batch of forks (spawn.ENV)."""
-    return dict(os.environb)
+    """What every service gets (spawn.ENV): made before the first batch of
+    forks, and again only if the scanner's environment changed since (the
+    first one was made immortal by prepare_fork, and is never freed)."""
+    global _env
+    if _env is None or _env != os.environb:
+        _env = dict(os.environb)
+    return _env
 
 
 # The rehearsal ------------------------------------------------------------

@@ -106,11 +106,15 @@ bound = [].append                          # a built-in bound to an object
 mod = type(sys)("made")                    # a module: its constants, a lambda's constant
 exec("LIMITS = (70000, 'a b')\ndef f():\n    return lambda: 'c d'\n", mod.__dict__)
 sys.modules["made"] = mod
+def kw(*, where="".join(["a", " place"]), n=int("864192")):     # made at run time, not constants
+    pass
 speed.prepare_fork()
 imm = sys.getrefcount(None)
 print("function", sys.getrefcount(sup.run_supervisor) == imm)
 print("method", sys.getrefcount(sup.Supervisor.setup) == imm)
 print("code", sys.getrefcount(sup.run_supervisor.__code__) == imm)
+print("default", all(sys.getrefcount(v) == imm for v in sup.run_supervisor.__defaults__ if v is not None))
+print("keyword default", all(sys.getrefcount(v) == imm for v in kw.__kwdefaults__.values()))
 doc = sup.run_supervisor.__code__.co_consts[0]     # a constant, not interned (it has spaces)
 print("constant", " " in doc and sys.getrefcount(doc) == imm)
 print("class", sys.getrefcount(sup.Supervisor) == imm)
@@ -494,3 +498,32 @@ def test_fresh_pools_keep_nothing_without_plain_pymalloc(setting):
                          capture_output=True, text=True, env=env, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["0", "0"]
+
+
+ENV_CHECK = r"""
+import os, sys
+from pysix import speed
+from pysix.supervise import spawn
+os.environ["PYSIX_TEST_VALUE"] = "".join(["a value ", "made at run time"])
+spawn.ENV = env = speed.fork_env()
+handed = ("/a/path/" + str(os.getpid()), [1, 2])
+speed.prepare_fork(keep=[handed, *handed])
+imm = sys.getrefcount(None)
+print(sys.getrefcount(env) == imm, all(sys.getrefcount(k) == imm for k in env),
+      all(sys.getrefcount(v) == imm for v in env.values()),
+      all(sys.getrefcount(o) == imm for o in (handed, *handed)))
+print(speed.fork_env() is env)
+os.environ["PYSIX_TEST_VALUE"] = "changed"
+new = speed.fork_env()
+print(new is not env, new[b"PYSIX_TEST_VALUE"] == b"changed")
+"""
+
+
+@pytest.mark.skipif(not IMMORTAL_PY, reason="no CPython 3.12 or 3.13 on this machine")
+def test_services_environment_and_what_the_first_batch_is_handed_are_immortal():
+    """posix_spawn takes a reference to every key and value of the services'
+    environment: immortal, they are not written (and copied) in each
+    supervisor. The same dict is used while the environment is unchanged."""
+    code, out, err = _run_in_own_group([IMMORTAL_PY, "-S", "-c", ENV_CHECK])
+    assert code == 0, err
+    assert out.split("\n")[:3] == ["True True True True", "True", "True True"]
