@@ -10,7 +10,9 @@ from __future__ import annotations
 import errno
 import os
 import time
+from stat import S_ISDIR, ST_MODE
 
+from .specialised import call, getitem
 from .status import tain_pack
 
 TYPE_CHECKING = False
@@ -29,12 +31,12 @@ def make_fifodir(path: str) -> None:
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
-        if not os.path.isdir(path):
+        if not S_ISDIR(getitem(os.stat(path), ST_MODE)):     # not os.path.isdir: specialised.py
             raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", path)
         return
     finally:
         os.umask(old)
-    os.chown(path, -1, os.getegid())
+    os.chown(path, -1, call(os.getegid))     # call(): specialised.py
     os.chmod(path, 0o3730)
 
 

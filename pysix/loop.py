@@ -14,6 +14,9 @@ import select
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import time
 
+from .specialised import call
+
+_PIPE_FLAGS = os.O_NONBLOCK | os.O_CLOEXEC   # folded once: 3.12 never specialises |
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Callable, Dict, List, Optional
@@ -43,7 +46,7 @@ class Timer:
 
 class Loop:
     def __init__(self) -> None:
-        self._ep = select.epoll()
+        self._ep = call(select.epoll)   # call(): specialised.py
         os.set_inheritable(self._ep.fileno(), False)
         self._readers: Dict[int, Callable[[], None]] = {}
         self._writers: Dict[int, Callable[[], None]] = {}
@@ -94,16 +97,16 @@ class Loop:
 
     # timers ------------------------------------------------------------
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
-        t = Timer(time.monotonic() + max(0.0, delay), callback)
+        t = call(Timer, call(time.monotonic) + call(max, 0.0, delay), callback)     # call(): specialised.py
         heapq.heappush(self._timers, t)
         return t
 
     # signals -----------------------------------------------------------
     def add_signal(self, signum: int, callback: Callable[[int], None]) -> None:
         if self._sig_r < 0:
-            self._sig_r, self._sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-            signal.set_wakeup_fd(self._sig_w, warn_on_full_buffer=False)
-            self.add_reader(self._sig_r, self._read_signals)
+            self._sig_r, self._sig_w = os.pipe2(_PIPE_FLAGS)
+            call(signal.set_wakeup_fd, self._sig_w, warn_on_full_buffer=False)   # call(): specialised.py
+            self.add_reader(self._sig_r, getattr(self, "_read_signals"))
         self._sig_handlers[signum] = callback
         signal.signal(signum, _nothing)
 

@@ -13,7 +13,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NamedTuple as Record
 else:
-    from _operator import getitem
+    from .specialised import call, getitem
+    _tuple_new = tuple.__new__
 
     def _new_for(name, fields):
         n = len(fields)
@@ -29,7 +30,7 @@ else:
                     raise TypeError("%s() got unexpected or repeated arguments: %s" % (name, ", ".join(kw)))
             if len(args) != n:
                 raise TypeError("%s() takes %d arguments (%d given)" % (name, n, len(args)))
-            return tuple.__new__(_cls, args)
+            return call(_tuple_new, _cls, args)    # made in every supervisor (specialised.py)
         return __new__
 
     def _getter(i):

@@ -98,11 +98,26 @@ Elsewhere, each a line or two where it applies:
   cache: a page each). 37 -> 24 code pages and 17 -> 10 type-cache pages
   written per supervisor; 624-644 -> 564-580 KiB private, 225 -> 211-215
   faults, PSS per extra service 658 -> 584-596 KiB (`--only explain,memory`
-  and a full run). Left
-  generic, for want of a specialisation in 3.12: calls of Python classes,
-  of built-ins taking no or variable arguments (time.monotonic(),
-  os.getpid()), calls with keywords, a method read as a value, `==` on
-  tuples and bytes, os.stat_result's fields;
+  and a full run);
+* what 3.12 has no specialisation for goes through specialised.py's forms
+  in the code every supervisor runs at boot: calls of classes, of
+  built-ins taking no or variable arguments (time.monotonic(),
+  os.getpid(), select.epoll()), of a ctypes function (the libc fork), calls
+  with keywords, `==` on tuples and bytes, os.stat results' fields, a
+  class's method: `call(f, ...)`, `eq`, `ne`, `getitem`, a method bound by
+  getattr, a tuple iterated instead of a set, a method as a function
+  (supervisor.make_ctldir: read as a method, it was deoptimised in every
+  child). Found by reading, in each live supervisor, every code object's
+  bytes at its address through /proc/PID/mem against the scanner's before
+  the fork, and keeping the pages the child holds alone (kpagecount 1):
+  24 -> 4-6 code pages per supervisor (what is left runs only in a child:
+  Scanner._child, run_supervisor, handoff.close_except, and the fork's
+  return for the first children). Private memory per supervisor 412-416
+  -> 336 KiB, faults 176 -> 158, PSS N=50 30.8-31.1 -> 26.9 MiB
+  (supervisord 29.4), PSS per extra service 401-403 -> 347 KiB
+  (`--only explain,memory`, against two runs of the code before). The stop path (a
+  death's status, tally and restart arithmetic) still has generic
+  instructions: each writes a page once per supervisor, at its stop;
 * scan._fork_all forks a whole batch with nothing run between two forks:
   ~110 pages copied per fork when bookkeeping ran in between, ~20 without;
 * Loop.leave (loop.py) only unhooks the wakeup fd in the child: clearing the
@@ -126,6 +141,8 @@ import sys
 import stat
 import _signal as signal
 import _thread
+
+from .specialised import call
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
@@ -348,7 +365,9 @@ def fork_function() -> Callable[[], int]:
 
 def _checked(libc_fork) -> Callable[[], int]:
     def fork() -> int:
-        pid = libc_fork()
+        # call(): a call of a ctypes function is never specialised, and the
+        # scanner wrote its counter, so this page, between each two forks
+        pid = call(libc_fork)
         if pid < 0:
             from .cfunc import errno
             e = errno()

@@ -272,6 +272,24 @@ left = {f.__qualname__: failed(f) for f in (
     bind.read_spec, execspec.exec_wrapper, spawn.spawn, loop.Loop._update, loop.Loop.run, loop.Loop.leave,
     svpolicy.Policy.publish)}
 left["open_regular calls"] = failed(servicedir.open_regular, "CALL")   # its fstat().st_mode stays generic
+# calls of classes and of built-ins taking no or variable arguments, `==` on
+# tuples and bytes, stat fields, `|`, a set iterated, a method read as a value:
+# through specialised.py's forms (each of these wrote a page of every supervisor)
+from pysix import fifodir
+from pysix.supervise import machine
+for f in (sv.Supervisor.__init__, sv.Supervisor.setup, sv.Supervisor._start, sv.Supervisor.status,
+          sv.Supervisor.event, sv.Supervisor.feed, sv.Supervisor._dir_gone, sv.Supervisor._tree_check,
+          svpolicy.Policy.__init__, svpolicy.Policy.state, svpolicy.Policy.write_now, policy.PolicyState.__new__,
+          loop.Loop.__init__, loop.Loop.call_later, loop.Loop.add_signal, identity.ticks_now,
+          identity.parse_stat, fifodir.make_fifodir, machine.step, sv.make_ctldir):
+    left[f.__qualname__] = failed(f)
+fork = speed.fork_function()    # the libc fork: its call of a ctypes function too
+for _ in range(3):
+    pid = fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+left["fork"] = failed(fork)
 print("run and leave rehearsed", specialised(loop.Loop.run) > 0 and specialised(loop.Loop.leave) > 0)
 print("nothing generic", {k: v for k, v in left.items() if v} == {}, left)
 '''

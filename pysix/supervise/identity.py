@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import time
 
+from ..specialised import call
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional, Tuple
@@ -50,15 +52,15 @@ def ticks_now() -> int:
     """Clock ticks since boot, the unit of /proc/PID/stat's start time."""
     global _tck
     if not _tck:
-        _tck = os.sysconf("SC_CLK_TCK")
-    return int(time.clock_gettime(time.CLOCK_BOOTTIME) * _tck)
+        _tck = float(os.sysconf("SC_CLK_TCK"))     # float * float is specialised, float * int not
+    return call(int, call(time.clock_gettime, time.CLOCK_BOOTTIME) * _tck)   # call(): specialised.py
 
 
 def parse_stat(data: bytes) -> Optional[Tuple[str, int, int, int]]:
     """(state, ppid, session, start ticks) from /proc/PID/stat contents (pure)."""
     try:
         f = data.rsplit(b")", 1)[1].split()
-        return f[0].decode("ascii", "replace"), int(f[1]), int(f[3]), int(f[19])
+        return f[0].decode("ascii", "replace"), call(int, f[1]), call(int, f[3]), call(int, f[19])
     except (IndexError, ValueError):
         return None
 

@@ -91,7 +91,8 @@ def step(core: Core, event: int, arg: object = None, now: float = 0.0) -> List[E
     handler = TABLE.get((core.state, event))
     if handler is None:
         return []
-    return handler(core, arg, now)
+    args = (core, arg, now)
+    return handler(*args)   # a call through * is never specialised (so never deoptimised): specialised.py
 
 
 # helpers -------------------------------------------------------------------

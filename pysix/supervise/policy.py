@@ -35,6 +35,7 @@ import os
 import time
 
 from .. import fifodir
+from ..specialised import call, eq
 from ..atomic import write_atomic
 from .spawn import SpawnError, spawn
 from ..control import NoSuchDir, NotListening, write_control
@@ -60,7 +61,7 @@ class Policy:
         self.waiting_for = ""
         self.oneshot_result: Optional[bool] = None
         self.expect_ready = False
-        self.window = DeathWindow()
+        self.window = call(DeathWindow)     # call(): specialised.py
         self.cpid = 0
         self.check_timer = None
         self.check_kill_timer = None
@@ -68,7 +69,7 @@ class Policy:
         self.ready_timer = None
         self.dep_subs: List[Tuple[int, str]] = []
         self.published: Optional[PolicyState] = None
-        self._flush = self.flush    # bound once: 3.12 never specialises reading a method as a value (speed.py)
+        self._flush = getattr(self, "flush")    # bound once, by getattr: 3.12 never specialises reading a method as a value (speed.py)
         self.publishing = None  # the timer that writes pysix-state at the end of this loop turn
         self.limit: Optional[Tuple[int, float]] = None   # restart-limit as last read (at a death)
         self.pending_failure = False
@@ -85,24 +86,24 @@ class Policy:
     def state(self) -> PolicyState:
         sup = self.sup
         limit = self.limit      # deaths are recorded only at a death, which rereads the file
-        deaths = self.window.count(time.monotonic(), limit[1] if limit else None)
+        deaths = self.window.count(call(time.monotonic), limit[1] if limit else None)
         if sup.pid:
             if sup.ready:
                 st = "ready"
             else:
                 st = "starting" if self.expect_ready else "up"
-            return PolicyState(st, self.failed_reason if st == "starting" else "", deaths)
+            return call(PolicyState, st, self.failed_reason if st == "starting" else "", deaths)
         if sup.fpid:
-            return PolicyState("finishing", "", deaths)
+            return call(PolicyState, "finishing", "", deaths)
         if sup.spawn_error and sup.want_up:
-            return PolicyState("down", "spawn failed: " + sup.spawn_error, deaths)
+            return call(PolicyState, "down", "spawn failed: " + sup.spawn_error, deaths)
         if self.failed_reason and not sup.want_up:
-            return PolicyState("failed", self.failed_reason, deaths)
+            return call(PolicyState, "failed", self.failed_reason, deaths)
         if self.waiting_for:
-            return PolicyState("waiting", self.waiting_for, deaths)
+            return call(PolicyState, "waiting", self.waiting_for, deaths)
         if self.oneshot_result is True:
-            return PolicyState("done", "", deaths)
-        return PolicyState("down", "", deaths)
+            return call(PolicyState, "done", "", deaths)
+        return call(PolicyState, "down", "", deaths)
 
     def publish(self) -> None:
         """pysix-state once per loop turn: a start writes status twice (down, then up)
@@ -121,7 +122,7 @@ class Policy:
             self.publishing.cancel()
             self.publishing = None
         st = self.state()
-        if st == self.published:
+        if eq(st, self.published):
             return
         self.published = st
         try:

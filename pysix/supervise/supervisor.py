@@ -26,8 +26,10 @@ import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import sys
 import time
+from stat import S_ISDIR, ST_MODE, ST_NLINK
 
 from .. import fifodir
+from ..specialised import call, getitem, ne
 from ..atomic import write_atomic
 from ..sendsig import kill, pidfd_kill
 from ..ctldir import Busy, open_control, take_lock
@@ -70,6 +72,7 @@ _TRUNCATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 _PEEK = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_CLOEXEC
 _TRY_SHARED = fcntl.LOCK_SH | fcntl.LOCK_NB
+_from_bytes = int.from_bytes     # read once: reading a class's method is not specialised (specialised.py)
 
 # Signals a service must get with their default action, whatever we ignore.
 _SIGDEF = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGQUIT,
@@ -89,7 +92,7 @@ class Supervisor:
         self.name = name
         self.loop = loop
         self.prog = prog
-        self.core = Core()
+        self.core = call(Core)      # call(), getattr(): forms 3.12 specialises (specialised.py)
         self.pid = 0            # run (spawned or adopted)
         self.fpid = 0           # finish (spawned or adopted)
         self.adopted_fd = -1    # pidfd of an adopted run or finish (not our child)
@@ -97,7 +100,7 @@ class Supervisor:
         self.reaped_timer: Optional[Timer] = None
         self.ready = True
         self.wstat = 0
-        self.stamp = self.readystamp = time.time_ns()
+        self.stamp = self.readystamp = call(time.time_ns)
         self.exec_retry = EXEC_RETRY_MIN
         self.notif_fd = -1
         self.ctl_r = self.ctl_w = self.lock_fd = -1
@@ -106,8 +109,8 @@ class Supervisor:
         self.spawn_error = ""   # why run could not be started, for pysix-state
         self.verbosity = 0      # reports (report()): 1 deaths and failures, 2 starts and readiness
         self.spawned_at = 0.0
-        self.on_exit: Callable[[], None] = self._exit
-        self.policy = Policy(self)
+        self.on_exit: Callable[[], None] = getattr(self, "_exit")
+        self.policy = call(Policy, self)
         self.gone = False       # our directory was removed: nothing to write any more
         self.cwd = ""
 
@@ -145,7 +148,7 @@ class Supervisor:
 
     # driving the machine ---------------------------------------------------
     def feed(self, event: int, arg: object = None) -> None:
-        for fx in step(self.core, event, arg, time.monotonic()):
+        for fx in step(self.core, event, arg, call(time.monotonic)):    # call(): specialised.py
             self.apply(fx)
 
     def apply(self, fx: tuple) -> None:
@@ -196,11 +199,11 @@ class Supervisor:
                 if nul != fd:
                     os.dup2(nul, fd)
                     os.close(nul)
-        self.cwd = os.getcwd()
+        self.cwd = call(os.getcwd)     # call(), getattr(): specialised.py
         old = os.umask(0)
         try:
             for d in ("event", "supervise"):
-                self._mkctldir(d)
+                make_ctldir(d)
             try:
                 self.lock_fd = take_lock("supervise/lock")
             except Busy:
@@ -221,12 +224,12 @@ class Supervisor:
             os.close(os.open("supervise/death_tally", _TRUNCATE, 0o666))
         except OSError as e:
             self.warn("unable to truncate supervise/death_tally: %s" % e.strerror)
-        self.activation, self.group = Activation(self), Group(self)   # socket, kill-mode
+        self.activation, self.group = call(Activation, self), call(Group, self)   # socket, kill-mode
         self.core.want_up = self.activation.initial_want_up(not lexists("down"))
         self.core.down_signal = self._down_signal()
-        self.loop.add_reader(self.ctl_r, self._on_control)
+        self.loop.add_reader(self.ctl_r, getattr(self, "_on_control"))
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT):
-            self.loop.add_signal(sig, self._on_signal)
+            self.loop.add_signal(sig, getattr(self, "_on_signal"))
         # Nothing is written before what the predecessor left is known: a
         # status with pid 0 written now would hide a live run from our own
         # successor if we were killed in turn.
@@ -236,26 +239,6 @@ class Supervisor:
         self.event(b"s")
         if self.core.state == DOWN and self.core.want_up:
             self.apply((FX_START,))
-
-    def _mkctldir(self, d: str) -> None:
-        try:
-            if d == "event":
-                fifodir.make_fifodir(d)
-            else:
-                os.mkdir(d, 0o700)
-        except FileExistsError:
-            pass
-        except NotADirectoryError:
-            raise Fatal(100, "%s exists and is not a directory" % d)
-        except OSError as e:
-            if e.errno == errno.ENOENT and os.path.islink(d):
-                # A dangling symlink: create its target, as s6 does.
-                target = os.path.join(os.path.dirname(d), os.readlink(d))
-                self._mkctldir(target)
-                return
-            raise Fatal(111, "unable to mkdir %s: %s" % (d, e.strerror))
-        if not os.path.isdir(d):
-            raise Fatal(100, "%s exists and is not a directory" % d)
 
     def _read_old_status(self) -> Optional[Status]:
         try:
@@ -365,16 +348,16 @@ class Supervisor:
     # status and events ----------------------------------------------------
     def status(self) -> Status:
         core = self.core
-        flags = 0
+        flags = 0     # distinct bits, each added once: `+` is specialised, `|` not (specialised.py)
         if core.paused:
-            flags |= FLAG_PAUSED
+            flags += FLAG_PAUSED
         if self.fpid:
-            flags |= FLAG_FINISHING
+            flags += FLAG_FINISHING
         if core.want_up:
-            flags |= FLAG_WANTUP
+            flags += FLAG_WANTUP
         if self.ready:
-            flags |= FLAG_READY
-        return Status(self.stamp, self.readystamp, self.pid or self.fpid, self.wstat, flags)
+            flags += FLAG_READY
+        return call(Status, self.stamp, self.readystamp, self.pid or self.fpid, self.wstat, flags)
 
     def write_status(self) -> None:
         if self.gone:
@@ -412,7 +395,7 @@ class Supervisor:
     def event(self, letters: bytes) -> None:
         # A dependent that hears this reads our pysix-state: write it first
         # ('s', the supervisor's own start, says nothing a dependent reads).
-        if letters != b"s":
+        if ne(letters, b"s"):     # ne(): specialised.py
             self.policy.flush()
         fifodir.notify("event", letters)
 
@@ -454,14 +437,14 @@ class Supervisor:
             if wfd == notif:
                 src = os.dup(wfd)  # dup2 onto itself would keep close-on-exec
             actions.append((os.POSIX_SPAWN_DUP2, src, notif))
-        self._record("spawning", os.getpid(), identity.ticks_now())
+        self._record("spawning", call(os.getpid), identity.ticks_now())    # call(): specialised.py
         try:
             # `user`, `group`, `working-directory`: run goes through pysix-unit-exec
             wrap = exec_wrapper(".")
             prog, args = ("./run", [self.name]) if wrap is None else (wrap[0], wrap[1:] + ["./run", self.name])
             prog, args, listen = self.activation.argv(prog, args, notif, self.group.prelude())   # fds 3.., LISTEN_PID, cgroup
-            pid = spawn(prog, args, file_actions=actions + listen, setsid=True,
-                        setsigdef=_SIGDEF, setsigmask=())
+            pid = call(spawn, prog, args, file_actions=[*actions, *listen], setsid=True,
+                       setsigdef=_SIGDEF, setsigmask=())
         except SpawnError as e:
             for fd in {rfd, wfd, actions[0][1] if actions else -1}:
                 if fd >= 0:
@@ -480,21 +463,22 @@ class Supervisor:
         self.group.started(pid)
         st = identity.proc_stat(pid)
         self._record("run", pid, st[3] if st else 0)
-        for fd in {wfd, actions[0][1] if actions else -1}:
+        other = actions[0][1] if actions else -1
+        for fd in ((wfd, other) if other != wfd else (wfd,)):     # a tuple: iterating a set is not specialised
             if fd >= 0:
                 os.close(fd)
         self.exec_retry = EXEC_RETRY_MIN
         self.pid = pid
-        self.stamp = time.time_ns()
+        self.stamp = call(time.time_ns)
         self.ready = False
         if rfd >= 0:
             self.notif_fd = rfd
-            self.loop.add_reader(rfd, self._on_notification)
+            self.loop.add_reader(rfd, getattr(self, "_on_notification"))
         self.policy.after_spawn(rfd >= 0)
-        self.spawned_at = time.monotonic()
+        self.spawned_at = call(time.monotonic)
         self.report(2, f"up (pid {pid:d})")
         self.feed(EV_SPAWNED, pid)
-        trace("service", name=self.name, event="spawn", run_pid=pid)
+        call(trace, "service", name=self.name, event="spawn", run_pid=pid)
 
     def _tree_check(self) -> Optional[float]:
         """0: go; None: the tree is stopping; else seconds to wait and look again.
@@ -510,7 +494,7 @@ class Supervisor:
         except OSError:
             return 0.0      # no scanner beside us
         try:
-            pending = int.from_bytes(fcntl.ioctl(fd, _FIONREAD, b"\0\0\0\0"), sys.byteorder)
+            pending = call(_from_bytes, fcntl.ioctl(fd, _FIONREAD, b"\0\0\0\0"), sys.byteorder)
         except OSError:
             pending = 0
         finally:
@@ -530,7 +514,7 @@ class Supervisor:
                     os.close(lfd)
             if not busy and lexists(STOPPING):
                 return None
-        now = time.monotonic()
+        now = call(time.monotonic)     # call(): specialised.py
         if not busy:
             self.deferred_since = 0.0
             return 0.0
@@ -544,7 +528,7 @@ class Supervisor:
     def _dir_gone(self) -> bool:
         """True (and exiting once down) when our service directory was deleted."""
         try:
-            gone = os.stat(".").st_nlink == 0
+            gone = getitem(os.stat("."), ST_NLINK) == 0    # getitem(): specialised.py
         except OSError:
             gone = True
         if gone:
@@ -825,6 +809,30 @@ def _stdio_to_null() -> None:
             os.close(nul)
     except OSError:
         pass
+
+
+def make_ctldir(d: str) -> None:
+    """`event` (a FIFO dir) or `supervise`, as s6-supervise makes them. A
+    function, not a method: read as a supervisor's method here, it was
+    deoptimised in every child (a page of its code written; specialised.py)."""
+    try:
+        if d == "event":
+            fifodir.make_fifodir(d)
+        else:
+            os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    except NotADirectoryError:
+        raise Fatal(100, "%s exists and is not a directory" % d)
+    except OSError as e:
+        if e.errno == errno.ENOENT and os.path.islink(d):
+            # A dangling symlink: create its target, as s6 does.
+            target = os.path.join(os.path.dirname(d), os.readlink(d))
+            make_ctldir(target)
+            return
+        raise Fatal(111, "unable to mkdir %s: %s" % (d, e.strerror))
+    if not S_ISDIR(getitem(os.stat(d), ST_MODE)):     # not os.path.isdir: specialised.py
+        raise Fatal(100, "%s exists and is not a directory" % d)
 
 
 def run_supervisor(sd: str, name: Optional[str] = None, prog: str = "pysix-supervise",
