@@ -10,9 +10,8 @@ from __future__ import annotations
 import errno
 import os
 import time
-from stat import S_ISDIR, ST_MODE
 
-from .specialised import call, getitem
+from .specialised import call, isdir
 from .status import tain_pack
 
 TYPE_CHECKING = False
@@ -31,7 +30,7 @@ def make_fifodir(path: str) -> None:
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
-        if not S_ISDIR(getitem(os.stat(path), ST_MODE)):     # not os.path.isdir: specialised.py
+        if not isdir(path):
             raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", path)
         return
     finally:

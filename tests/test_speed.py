@@ -275,13 +275,13 @@ left["open_regular calls"] = failed(servicedir.open_regular, "CALL")   # its fst
 # calls of classes and of built-ins taking no or variable arguments, `==` on
 # tuples and bytes, stat fields, `|`, a set iterated, a method read as a value:
 # through specialised.py's forms (each of these wrote a page of every supervisor)
-from pysix import fifodir
+from pysix import fifodir, specialised as forms
 from pysix.supervise import machine
 for f in (sv.Supervisor.__init__, sv.Supervisor.setup, sv.Supervisor._start, sv.Supervisor.status,
           sv.Supervisor.event, sv.Supervisor.feed, sv.Supervisor._dir_gone, sv.Supervisor._tree_check,
           svpolicy.Policy.__init__, svpolicy.Policy.state, svpolicy.Policy.write_now, policy.PolicyState.__new__,
           loop.Loop.__init__, loop.Loop.call_later, loop.Loop.add_signal, identity.ticks_now,
-          identity.parse_stat, fifodir.make_fifodir, machine.step, sv.make_ctldir):
+          identity.parse_stat, fifodir.make_fifodir, machine.step, sv.make_ctldir, forms.isdir):
     left[f.__qualname__] = failed(f)
 fork = speed.fork_function()    # the libc fork: its call of a ctypes function too
 for _ in range(3):
@@ -545,3 +545,18 @@ def test_services_environment_and_what_the_first_batch_is_handed_are_immortal():
     code, out, err = _run_in_own_group([IMMORTAL_PY, "-S", "-c", ENV_CHECK])
     assert code == 0, err
     assert out.split("\n")[:3] == ["True True True True", "True", "True True"]
+
+
+def test_specialised_isdir_answers_as_os_path_isdir(tmp):
+    """specialised.isdir replaces os.path.isdir in a supervisor's set-up: the
+    same answer for a directory, a file, a symlink to either, a dangling
+    symlink, a missing path and a path through a file (never an OSError)."""
+    from pysix.specialised import isdir
+    d, f = os.path.join(tmp, "d"), os.path.join(tmp, "f")
+    os.mkdir(d)
+    open(f, "w").close()
+    for name, target in (("ld", d), ("lf", f), ("dangling", os.path.join(tmp, "none"))):
+        os.symlink(target, os.path.join(tmp, name))
+    for p in (d, f, "ld", "lf", "dangling", "missing", os.path.join(f, "x"), "a\0b"):
+        p = p if os.path.isabs(p) else os.path.join(tmp, p)
+        assert isdir(p) == os.path.isdir(p), p

@@ -26,10 +26,10 @@ import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import sys
 import time
-from stat import S_ISDIR, ST_MODE, ST_NLINK
+from stat import ST_NLINK
 
 from .. import fifodir
-from ..specialised import call, getitem, ne
+from ..specialised import call, getitem, isdir, ne
 from ..atomic import write_atomic
 from ..sendsig import kill, pidfd_kill
 from ..ctldir import Busy, open_control, take_lock
@@ -831,7 +831,7 @@ def make_ctldir(d: str) -> None:
             make_ctldir(target)
             return
         raise Fatal(111, "unable to mkdir %s: %s" % (d, e.strerror))
-    if not S_ISDIR(getitem(os.stat(d), ST_MODE)):     # not os.path.isdir: specialised.py
+    if not isdir(d):
         raise Fatal(100, "%s exists and is not a directory" % d)
 
 
