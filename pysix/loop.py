@@ -14,7 +14,7 @@ import select
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import time
 
-from .specialised import call
+from .specialised import and_, call
 
 _PIPE_FLAGS = os.O_NONBLOCK | os.O_CLOEXEC   # folded once: 3.12 never specialises |
 TYPE_CHECKING = False
@@ -23,6 +23,8 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 
 
 _UNHOOK = (-1,)     # Loop.leave's argument
+_OUT = select.EPOLLOUT
+_WRITABLE = select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP   # what wakes a writer
 
 
 def _nothing(signum, frame):  # the wakeup fd carries the signal
@@ -118,7 +120,7 @@ class Loop:
         # Several SIGCHLDs collapse into one reap pass; others are all kept
         # (a second SIGTERM means something to PID 1).
         reaped = False
-        for signum in data:
+        for signum in tuple(data):      # 3.12 iterates a tuple specialised, not bytes
             if signum == signal.SIGCHLD:
                 if reaped:
                     continue
@@ -137,8 +139,13 @@ class Loop:
             heapq.heappop(timers)
         timeout = -1.0
         if timers:
-            timeout = max(0.0, timers[0].when - time.monotonic())
-        if max_wait is not None and (timeout < 0 or max_wait < timeout):
+            # no max() (variable arguments), time.monotonic() through call(), no
+            # `&` or `|` below: what every supervisor runs at each event is all
+            # specialised on 3.12 (speed.py)
+            timeout = timers[0].when - call(time.monotonic)
+            if timeout < 0.0:
+                timeout = 0.0
+        if max_wait is not None and (timeout < 0.0 or max_wait < timeout):
             timeout = max_wait
         try:
             # 32 events a turn (level-triggered: the rest come next turn); the
@@ -147,21 +154,20 @@ class Loop:
         except InterruptedError:
             events = ()
         for fd, ev in events:
-            if ev & ~select.EPOLLOUT or fd not in self._writers:
+            if ev != _OUT or fd not in self._writers:   # anything but writability is the reader's
                 cb = self._readers.get(fd)
                 if cb is not None:
                     cb()
-            if ev & (select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP):
-                cb = self._writers.get(fd)
-                if cb is not None:
-                    cb()
+            cb = self._writers.get(fd)
+            if cb is not None and and_(ev, _WRITABLE):
+                cb()
         if timers:
-            now = time.monotonic()
+            now = call(time.monotonic)
             while timers and (timers[0].cancelled or timers[0].when <= now):
                 t = heapq.heappop(timers)
                 if not t.cancelled:
                     t.cancel()
-                    t.callback()
+                    call(t.callback)    # callbacks of all kinds: a plain call missed (a page written)
 
     def run(self) -> None:
         self.running = True

@@ -13,6 +13,7 @@ import stat
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 
 from .signames import parse_signal
+from .specialised import getitem
 
 # Open flags folded once: CPython 3.12 does not specialise `|` on ints, so each
 # call's ORs would write its code's page in every forked supervisor (speed.py).
@@ -144,7 +145,7 @@ def open_regular(sd: str, name: str) -> Optional[int]:
     except OSError as e:
         raise BadFile(path, "cannot open: %s" % os_problem(e), e.errno or 0)
     try:
-        mode = os.fstat(fd).st_mode
+        mode = getitem(os.fstat(fd), stat.ST_MODE)     # .st_mode: never specialised (specialised.py)
     except OSError as e:
         os.close(fd)
         raise BadFile(path, "cannot stat: %s" % os_problem(e), e.errno or 0)

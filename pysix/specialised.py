@@ -6,9 +6,11 @@ tuples or bytes, a field of an os.stat result) writes its counter into its
 code object each time it runs, a page copied in every supervisor (measured
 in speed.py). `call(f, *args)` is `f(*args)` made through a built-in whose
 call 3.12 specialises; `eq`, `ne` and `getitem` are `==`, `!=` and `x[i]`
-as such built-ins. Cheap to import: clients' records use it too.
+as such built-ins, and `and_`, `rshift`, `mod` and `truediv` are `&`, `>>`,
+`%` and `/` (3.12 specialises only `+`, `-` and `*`, of two ints or two
+floats). Cheap to import: clients' records use it too.
 """
-from _operator import eq, getitem, ne
+from _operator import and_, eq, getitem, mod, ne, rshift, truediv
 from os import stat
 from stat import S_ISDIR, ST_MODE
 
@@ -28,4 +30,4 @@ def isdir(path: str) -> bool:
         return False
 
 
-__all__ = ["call", "eq", "getitem", "isdir", "ne"]
+__all__ = ["and_", "call", "eq", "getitem", "isdir", "mod", "ne", "rshift", "truediv"]

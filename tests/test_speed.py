@@ -271,7 +271,6 @@ left = {f.__qualname__: failed(f) for f in (
     status.pack_status, status.tain_pack, policy.format_state, identity.format_record, identity.proc_stat,
     bind.read_spec, execspec.exec_wrapper, spawn.spawn, loop.Loop._update, loop.Loop.run, loop.Loop.leave,
     svpolicy.Policy.publish)}
-left["open_regular calls"] = failed(servicedir.open_regular, "CALL")   # its fstat().st_mode stays generic
 # calls of classes and of built-ins taking no or variable arguments, `==` on
 # tuples and bytes, stat fields, `|`, a set iterated, a method read as a value:
 # through specialised.py's forms (each of these wrote a page of every supervisor)
@@ -281,7 +280,14 @@ for f in (sv.Supervisor.__init__, sv.Supervisor.setup, sv.Supervisor._start, sv.
           sv.Supervisor.event, sv.Supervisor.feed, sv.Supervisor._dir_gone, sv.Supervisor._tree_check,
           svpolicy.Policy.__init__, svpolicy.Policy.state, svpolicy.Policy.write_now, policy.PolicyState.__new__,
           loop.Loop.__init__, loop.Loop.call_later, loop.Loop.add_signal, identity.ticks_now,
-          identity.parse_stat, fifodir.make_fifodir, machine.step, sv.make_ctldir, forms.isdir):
+          identity.parse_stat, fifodir.make_fifodir, machine.step, sv.make_ctldir, forms.isdir,
+          # and at a death and the stop: `&`, `>>`, `%`, `/`, min(), list and bytes `+`, a
+          # class called, time.time_ns(), keywords, bytes iterated, str.startswith
+          status.death_from_wstat, status.pack_tally, status.unpack_tally, status.split_wait,
+          machine.up_died, machine._take_down, loop.Loop.run_once, loop.Loop._read_signals,
+          svpolicy.Policy.at_death, svpolicy.Policy.restart_delay, sv.Supervisor.apply,
+          sv.Supervisor.on_run_death, sv.Supervisor._record_death, sv.Supervisor._timeout_kill,
+          sv.Supervisor.reap, sv.Supervisor._on_signal, sv.Supervisor.finish_exit, servicedir.open_regular):
     left[f.__qualname__] = failed(f)
 fork = speed.fork_function()    # the libc fork: its call of a ctypes function too
 for _ in range(3):
@@ -290,7 +296,8 @@ for _ in range(3):
         os._exit(0)
     os.waitpid(pid, 0)
 left["fork"] = failed(fork)
-print("run and leave rehearsed", specialised(loop.Loop.run) > 0 and specialised(loop.Loop.leave) > 0)
+print("run, leave and reap rehearsed", specialised(loop.Loop.run) > 0 and specialised(loop.Loop.leave) > 0
+      and specialised(sv.Supervisor.reap) > 0)
 print("nothing generic", {k: v for k, v in left.items() if v} == {}, left)
 '''
 
@@ -560,3 +567,84 @@ def test_specialised_isdir_answers_as_os_path_isdir(tmp):
     for p in (d, f, "ld", "lf", "dangling", "missing", os.path.join(f, "x"), "a\0b"):
         p = p if os.path.isabs(p) else os.path.join(tmp, p)
         assert isdir(p) == os.path.isdir(p), p
+
+
+CODE_WATCH = r'''
+import os, sys, types
+out = sys.argv[2]
+from pysix import speed
+import pysix.supervise.supervisor as sv
+snap = {}
+
+def _codes(co):
+    yield co
+    for c in co.co_consts:
+        if isinstance(c, types.CodeType):
+            yield from _codes(c)
+
+def _pysix_codes():
+    for name, mod in list(sys.modules.items()):
+        if not name.startswith("pysix"):
+            continue
+        for v in list(vars(mod).values()):
+            fs = [v] if isinstance(v, types.FunctionType) else []
+            if isinstance(v, type) and v.__module__ == name:
+                fs = [x for x in vars(v).values() if isinstance(x, types.FunctionType)]
+                fs += [x.fget for x in vars(v).values() if isinstance(x, property)]
+            for f in fs:
+                for co in _codes(f.__code__):
+                    if os.sep + "pysix" + os.sep in co.co_filename:   # not this harness's
+                        yield co
+
+real_prepare = speed.prepare_fork
+def prepare(*a, **k):   # the scanner's code, as every supervisor is forked with it
+    real_prepare(*a, **k)
+    for co in _pysix_codes():
+        snap[id(co)] = (co, bytes(co._co_code_adaptive))
+speed.prepare_fork = prepare
+
+real_exit = sv.Supervisor._exit
+def leave(self):        # in the supervisor, at its very end: which of that code it wrote
+    changed = sorted({co.co_qualname for co, raw in snap.values() if co._co_code_adaptive != raw})
+    with open(os.path.join(out, self.name.replace("/", ".")), "w") as f:
+        f.write("\n".join(changed) + "\n")
+    real_exit(self)
+sv.Supervisor._exit = leave
+from pysix.cli.svscan import main
+sys.exit(main([sys.argv[1]]))
+'''
+
+# Run only in a forked child, never before the fork (nothing to rehearse), or
+# run by the scanner between the snapshot and the fork.
+CHILD_ONLY = {"Scanner._child", "run_supervisor", "close_except",
+              "Scanner._fork_all", "fork_function", "_checked.<locals>.fork"}
+
+
+@pytest.mark.skipif(not IMMORTAL_PY, reason="no CPython 3.12 or 3.13 on this machine")
+def test_a_supervisors_boot_and_stop_write_none_of_its_code(tmp, procs):
+    """Every instruction a supervisor runs from its fork to its exit in a
+    tree's stop was specialised before the fork (rehearsed, or written in a
+    form 3.12 specialises): each one left to specialise, or failing to,
+    writes its code object's page in every supervisor. The check is made
+    by each supervisor itself, on its code's bytes, right before it exits."""
+    from pysix import speed
+    scan = os.path.join(tmp, "scan")
+    out = os.path.join(tmp, "written")
+    os.makedirs(out)
+    names = ["s%d" % i for i in range(speed.REHEARSE_MIN)]
+    for n in names:
+        make_sd(os.path.join(scan, n), "exec sleep 100")
+    harness = os.path.join(tmp, "harness.py")
+    with open(harness, "w") as f:
+        f.write(CODE_WATCH)
+    p = procs.start([IMMORTAL_PY, harness, scan, out])
+    for n in names:
+        wait_for(lambda n=n: (read_status(os.path.join(scan, n)) or 0) and read_status(os.path.join(scan, n)).pid,
+                 15, what="%s up" % n)
+    p.send_signal(15)   # a tree's stop: each service killed by the TERM
+    assert p.wait(20) == 0
+    written = {}
+    for n in names:
+        with open(os.path.join(out, n)) as f:
+            written[n] = sorted(set(f.read().split()) - CHILD_ONLY)
+    assert written == {n: [] for n in names}

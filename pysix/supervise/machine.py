@@ -108,7 +108,9 @@ def _may_start(core: Core) -> bool:
 
 def _start(core: Core) -> List[Effect]:
     fx = [_deadline(core, None)] if core.armed else []
-    return fx + [(FX_START,)] if _may_start(core) else fx
+    if _may_start(core):
+        fx.append((FX_START,))
+    return fx
 
 
 def _after_down(core: Core, now: float) -> List[Effect]:
@@ -131,7 +133,8 @@ def _take_down(core: Core, timeout_kill: object) -> List[Effect]:
     fx: List[Effect] = [(FX_KILL, core.down_signal), (FX_KILL, SIGCONT)]
     if timeout_kill and not core.armed:
         fx.append(_deadline(core, timeout_kill))
-    return fx + [(FX_STATUS,)]
+    fx.append((FX_STATUS,))     # append and extend: 3.12 does not specialise list +
+    return fx
 
 
 # handlers: (core, arg, now) -> effects ---------------------------------------
@@ -162,7 +165,8 @@ def any_want_down(core: Core, arg: object, now: float) -> List[Effect]:
 def down_down(core: Core, arg: object, now: float) -> List[Effect]:
     core.want_up = False
     fx = [_deadline(core, None)] if core.armed else []   # no pending restart
-    return fx + [(FX_STATUS,)]
+    fx.append((FX_STATUS,))
+    return fx
 
 
 def up_down(core: Core, arg: object, now: float) -> List[Effect]:
@@ -230,9 +234,13 @@ def up_died(core: Core, arg: object, now: float) -> List[Effect]:
     fx: List[Effect] = [_deadline(core, None)] if core.armed else []
     if arg is None:          # no finish script: the whole down sequence at once
         core.state = DOWN
-        return fx + [(FX_STATUS,), (FX_DOWN_EVENT, b"d", False)] + _after_down(core, now)
+        fx.append((FX_STATUS,))
+        fx.append((FX_DOWN_EVENT, b"d", False))
+        fx.extend(_after_down(core, now))
+        return fx
     core.state = FINISH
-    fx += [(FX_STATUS,), (FX_EVENT, b"d")]
+    fx.append((FX_STATUS,))
+    fx.append((FX_EVENT, b"d"))
     if arg:
         fx.append(_deadline(core, arg))
     return fx
@@ -243,7 +251,10 @@ def finish_done(core: Core, arg: object, now: float) -> List[Effect]:
     if arg:                  # finish exited 125: stay down
         core.want_up = False
     fx: List[Effect] = [_deadline(core, None)] if core.armed else []
-    return fx + [(FX_STATUS,), (FX_DOWN_EVENT, b"", bool(arg))] + _after_down(core, now)
+    fx.append((FX_STATUS,))
+    fx.append((FX_DOWN_EVENT, b"", bool(arg)))
+    fx.extend(_after_down(core, now))
+    return fx
 
 
 def down_deadline(core: Core, arg: object, now: float) -> List[Effect]:

@@ -35,7 +35,7 @@ import os
 import time
 
 from .. import fifodir
-from ..specialised import call, eq
+from ..specialised import call, eq, truediv
 from ..atomic import write_atomic
 from .spawn import SpawnError, spawn
 from ..control import NoSuchDir, NotListening, write_control
@@ -306,7 +306,7 @@ class Policy:
             if t is not None:
                 t.cancel()
                 setattr(self, attr, None)
-        if self.failed_reason.startswith("not ready"):
+        if self.failed_reason[:9] == "not ready":   # str.startswith: never specialised (3.12)
             self.failed_reason = ""
         if self.is_oneshot():
             ok = sup.wstat == 0
@@ -402,7 +402,7 @@ class Policy:
         ms = parse_restart_delay(data) if data is not None else None
         self.warn_once("restart-delay", why or (None if data is None or ms is not None else
                                                 "restart-delay: invalid value %r (want milliseconds)" % data[:30]))
-        return (ms or 0) / 1000.0
+        return truediv(ms or 0, 1000.0)     # 3.12 specialises no `/` (specialised.py)
 
     def _restart_limit(self) -> Optional[Tuple[int, float]]:
         data, why = read_file(".", "restart-limit", 64)

@@ -29,7 +29,7 @@ import time
 from stat import ST_NLINK
 
 from .. import fifodir
-from ..specialised import call, getitem, isdir, ne
+from ..specialised import and_, call, getitem, isdir, ne, truediv
 from ..atomic import write_atomic
 from ..sendsig import kill, pidfd_kill
 from ..ctldir import Busy, open_control, take_lock
@@ -67,6 +67,12 @@ STOPPING = "../.s6-svscan/pysix-stopping"
 SCAN_CONTROL = "../.s6-svscan/control"
 SCAN_CTL_LOCK = "../.s6-svscan/pysix-ctl-lock"
 _FIONREAD = 0x541B
+# What reap() waits for: any child. The rehearsal (speed.py), living a
+# supervisor in the scanner, sets its run's pid meanwhile: the scanner's
+# other children are not its to reap. A global, not an attribute: one more
+# attribute would take a Supervisor past the 30 keys 3.12 shares between
+# instances, and every attribute access would stop being specialised.
+WAIT_FOR = -1
 # open and lock flags folded once: 3.12 never specialises | (speed.py)
 _TRUNCATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 _PEEK = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
@@ -167,8 +173,8 @@ class Supervisor:
                 self.deadline = self.loop.call_later(fx[1], self._on_deadline)
         elif kind == FX_START:
             self._start()
-        elif kind == FX_DOWN_EVENT:
-            self.event(fx[1] + self.policy.down_letters(fx[2]))
+        elif kind == FX_DOWN_EVENT:     # join: 3.12 does not specialise bytes +
+            self.event(b"".join((fx[1], self.policy.down_letters(fx[2]))))
         elif kind == FX_STDIO_NULL:
             _stdio_to_null()
         elif kind == FX_EXIT:
@@ -573,7 +579,7 @@ class Supervisor:
     def reap(self) -> None:
         while True:
             try:
-                pid, st = os.waitpid(-1, os.WNOHANG)
+                pid, st = os.waitpid(WAIT_FOR, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
@@ -589,18 +595,20 @@ class Supervisor:
 
     def on_run_death(self, st: int, known: bool = True) -> None:
         """Bookkeeping of a death, then finish, then the machine decides."""
+        # (what follows, to the next feed, is written as 3.12 specialises it:
+        # and_, call, positional arguments; speed.py)
         self._dir_gone()
         self.pid = 0
-        self.wstat = st & 0xFFFF
+        self.wstat = and_(st, 0xFFFF)
         self.ready = False
-        self.stamp = time.time_ns()
+        self.stamp = call(time.time_ns)
         self._close_notification()
-        self.group.died(final=self.core.last or self.core.tree_stop)
+        self.group.died(self.core.last or self.core.tree_stop)
         self._record_death()
-        trace("service", name=self.name, event="down", code=split_wait(self.wstat)[0], signal=self.wstat & 0x7F)
+        code, sig = split_wait(self.wstat)
+        call(trace, "service", name=self.name, event="down", code=code, signal=sig)
         self.core.hold = self.policy.at_death()
         self._report_death(known)
-        code, sig = split_wait(self.wstat)
         if not known:
             code, sig = -1, 0
         tf = None
@@ -620,7 +628,7 @@ class Supervisor:
         else:
             self._forget_record()
             self.ready = True
-            self.readystamp = time.time_ns()
+            self.readystamp = call(time.time_ns)
         self.core.restart_delay = self.policy.restart_delay()
         self.feed(EV_RUN_DIED, tf)
 
@@ -661,7 +669,8 @@ class Supervisor:
         maxn, why = read_uint(".", "max-death-tally", DEFAULT_MAX_DEATH_TALLY)
         if why:
             self.warn(why)
-        maxn = min(maxn, MAX_DEATH_TALLY)
+        if maxn > MAX_DEATH_TALLY:     # not min(): variable arguments, never specialised
+            maxn = MAX_DEATH_TALLY
         if not maxn:
             return
         try:
@@ -740,7 +749,7 @@ class Supervisor:
         tk, why = read_uint(".", "timeout-kill", 0)
         if why:
             self.warn(why)
-        return (tk or 0) / 1000.0
+        return truediv(tk or 0, 1000.0)
 
     def _down_signal(self) -> int:
         sig, why = read_down_signal(".")
@@ -789,7 +798,7 @@ class Supervisor:
         self.policy.flush()
         self.group.leave()
         self.event(b"x")
-        self.on_exit()
+        call(self.on_exit)      # a call site that does not care what it calls (the rehearsal's is not _exit)
 
     def _exit(self) -> None:
         try:
