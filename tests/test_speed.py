@@ -286,7 +286,7 @@ for f in (sv.Supervisor.__init__, sv.Supervisor.setup, sv.Supervisor._start, sv.
           status.death_from_wstat, status.pack_tally, status.unpack_tally, status.split_wait,
           machine.up_died, machine._take_down, loop.Loop.run_once, loop.Loop._read_signals,
           svpolicy.Policy.at_death, svpolicy.Policy.restart_delay, sv.Supervisor.apply,
-          sv.Supervisor.on_run_death, sv.Supervisor._record_death, sv.Supervisor._timeout_kill,
+          sv.Supervisor.on_run_death, sv.Supervisor._record_death, sv.Supervisor._timeout_kill, sv.Supervisor._seconds,
           sv.Supervisor.reap, sv.Supervisor._on_signal, sv.Supervisor.finish_exit, servicedir.open_regular):
     left[f.__qualname__] = failed(f)
 fork = speed.fork_function()    # the libc fork: its call of a ctypes function too

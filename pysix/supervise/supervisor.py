@@ -621,10 +621,7 @@ class Supervisor:
         if self.fpid:
             fst = identity.proc_stat(self.fpid)
             self._record("finish", self.fpid, fst[3] if fst else 0)
-            ms, why = read_uint(".", "timeout-finish", DEFAULT_TIMEOUT_FINISH)
-            if why:
-                self.warn(why)
-            tf = (ms or 0) / 1000.0
+            tf = self._seconds("timeout-finish", DEFAULT_TIMEOUT_FINISH)
         else:
             self._forget_record()
             self.ready = True
@@ -746,10 +743,14 @@ class Supervisor:
         self.activation.stop_waiting()
 
     def _timeout_kill(self) -> float:
-        tk, why = read_uint(".", "timeout-kill", 0)
+        return self._seconds("timeout-kill", 0)
+
+    def _seconds(self, name: str, default: int) -> float:
+        """A file of milliseconds, in seconds (0: none); a bad value warned of."""
+        ms, why = read_uint(".", name, default)
         if why:
             self.warn(why)
-        return truediv(tk or 0, 1000.0)
+        return truediv(ms or 0, 1000.0)     # 3.12 specialises no `/` (specialised.py)
 
     def _down_signal(self) -> int:
         sig, why = read_down_signal(".")
