@@ -5,8 +5,6 @@ and the clients (which options are letters). `write_control()` is the
 client side of the FIFO protocol: non-blocking open (ENXIO = nobody
 listening), then every letter in a single write.
 """
-from __future__ import annotations
-
 import _signal   # the C module: `signal` adds enums, ms of a client's start-up
 import errno
 import os

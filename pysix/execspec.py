@@ -36,7 +36,7 @@ def helper_argv() -> List[str]:
 
 
 _BOOT = ("import sys; sys.path[0] = %r; from pysix.cli.unitexec import main; "
-         "from pysix.cli.fastexit import run; run(main)")
+         "from pysix.cli import run_main; run_main(main)")
 
 
 def exec_wrapper(sd: str) -> Optional[List[str]]:

@@ -5,8 +5,6 @@ FIFO, never blocking, and unlinks FIFOs nobody reads. Client side:
 `subscribe()` creates a `ftrig1:@<tai64n>:<6 chars>` FIFO the way
 s6-ftrigrd does, so real s6 supervisors notify pysix clients too.
 """
-from __future__ import annotations
-
 import errno
 import os
 import time
@@ -89,7 +87,7 @@ def subscriber_name(now_ns: int) -> str:
     return "%s%s:%s" % (PREFIX, tain_pack(now_ns).hex(), tag)
 
 
-def subscribe(path: str) -> Tuple[int, str]:
+def subscribe(path: str) -> "Tuple[int, str]":
     """Create the fifodir if needed and a subscriber FIFO in it.
 
     Returns (read fd, FIFO path). The read fd is non-blocking; a write fd is

@@ -8,8 +8,6 @@ setting (the first three) wins when it exists at all; otherwise the first
 candidate whose scanner is running (it holds `.s6-svscan/lock`), else the
 first that exists.
 """
-from __future__ import annotations
-
 import os
 
 from .lockprobe import lock_held
@@ -19,7 +17,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Mapping, Optional, Tuple
 
 
-def candidates(root: Optional[str], env: Mapping[str, str]) -> Tuple[List[str], List[str]]:
+def candidates(root: "Optional[str]", env: "Mapping[str, str]") -> "Tuple[List[str], List[str]]":
     """(explicit candidates, guessed candidates), in the order they are tried."""
     explicit: List[str] = []
     if env.get("PYSIX_SCANDIR"):
@@ -45,7 +43,7 @@ def live(scandir: str) -> bool:
         return False
 
 
-def find_scandir(root: Optional[str], env: Mapping[str, str]) -> Tuple[Optional[str], List[str]]:
+def find_scandir(root: "Optional[str]", env: "Mapping[str, str]") -> "Tuple[Optional[str], List[str]]":
     """(the scan dir or None, every path tried: for the error message)."""
     explicit, guessed = candidates(root, env)
     for d in explicit:

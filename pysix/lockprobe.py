@@ -4,8 +4,6 @@ The supervisor holds a POSIX record lock on `supervise/lock` (fcntl F_SETLK);
 a client asks F_GETLK with a whole-file read-lock probe. flock() locks are
 invisible to this probe, which is why the supervisor uses lockf().
 """
-from __future__ import annotations
-
 import errno
 import os
 

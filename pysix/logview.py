@@ -7,8 +7,6 @@ from the last word of a `pysix-log`/`s6-log` line in `log/run`. Lines
 stamped with TAI64N (`pysix-log -t tai64n`, s6-log's `t`) get the local
 time instead; other lines are shown as they are.
 """
-from __future__ import annotations
-
 import os
 import time
 
@@ -28,7 +26,7 @@ def _logger_pid(sd: str) -> int:
     return st.pid if st.up else 0
 
 
-def _from_proc(pid: int) -> Optional[str]:
+def _from_proc(pid: int) -> "Optional[str]":
     fds = "/proc/%d/fd" % pid
     try:
         names = os.listdir(fds)
@@ -44,7 +42,7 @@ def _from_proc(pid: int) -> Optional[str]:
     return None
 
 
-def _from_script(sd: str) -> Optional[str]:
+def _from_script(sd: str) -> "Optional[str]":
     """The last word of the line running pysix-log or s6-log, shell defaults expanded."""
     try:
         with open(os.path.join(sd, "log", "run"), encoding="utf-8", errors="replace") as f:
@@ -94,7 +92,7 @@ def _expand(word: str, assigned: dict) -> str:
     return out
 
 
-def find_logdir(scandir: str, name: str) -> Optional[str]:
+def find_logdir(scandir: str, name: str) -> "Optional[str]":
     sd = os.path.join(scandir, name)
     pid = _logger_pid(sd)
     d = _from_proc(pid) if pid else None
@@ -107,7 +105,7 @@ def find_logdir(scandir: str, name: str) -> Optional[str]:
     return None
 
 
-def files(logdir: str) -> List[str]:
+def files(logdir: str) -> "List[str]":
     """Archives oldest first (their names sort by time), then `current`."""
     try:
         names = os.listdir(logdir)
@@ -131,7 +129,7 @@ def decode(line: bytes) -> str:
     return line.decode("utf-8", "replace")
 
 
-def tail(logdir: str, n: int) -> List[bytes]:
+def tail(logdir: str, n: int) -> "List[bytes]":
     """The last n lines across archives and `current` (n < 0: all)."""
     out: List[bytes] = []
     for fn in reversed(files(logdir)):
@@ -168,7 +166,7 @@ class Follower:
         if at_end:
             f.seek(0, os.SEEK_END)
 
-    def poll(self) -> List[bytes]:
+    def poll(self) -> "List[bytes]":
         out: List[bytes] = []
         if self.f is not None:
             out += self._drain()
@@ -183,14 +181,14 @@ class Follower:
             out += self._drain()
         return out
 
-    def _drain(self) -> List[bytes]:
+    def _drain(self) -> "List[bytes]":
         data = self.partial + (self.f.read() or b"")
         lines = data.splitlines(keepends=True)
         self.partial = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
         return lines
 
 
-def follow(dirs: List[str]) -> Iterator[List[List[bytes]]]:
+def follow(dirs: "List[str]") -> "Iterator[List[List[bytes]]]":
     """The new lines of each dir (a list per dir), each time one changes. Never ends.
 
     Woken by dnotify (a write to `current`, a rotation's rename), not by

@@ -5,8 +5,6 @@ Files in a service dir (all optional): `dependencies`, `check`,
 `on-failure` (a service name). The supervisor also publishes a state line
 in `supervise/pysix-state` that pysix-svstat shows next to s6's status.
 """
-from __future__ import annotations
-
 from .record import Record
 
 TYPE_CHECKING = False
@@ -20,11 +18,11 @@ CHECK_FIRST = 0.010     # first readiness check 10 ms after start
 CHECK_MAX = 1.0         # then doubling up to 1 s between checks
 
 
-def next_check_delay(prev: Optional[float]) -> float:
+def next_check_delay(prev: "Optional[float]") -> float:
     return CHECK_FIRST if prev is None else min(CHECK_MAX, prev * 2)
 
 
-def parse_restart_limit(data: bytes) -> Optional[Tuple[int, float]]:
+def parse_restart_limit(data: bytes) -> "Optional[Tuple[int, float]]":
     """`N SECONDS` (SECONDS may have decimals) -> (N, SECONDS); None if invalid."""
     parts = data.split(b"\n", 1)[0].split()
     if len(parts) != 2 or not parts[0].isdigit():
@@ -38,12 +36,12 @@ def parse_restart_limit(data: bytes) -> Optional[Tuple[int, float]]:
     return int(parts[0]), secs
 
 
-def parse_type(data: bytes) -> Optional[str]:
+def parse_type(data: bytes) -> "Optional[str]":
     t = data.split(b"\n", 1)[0].strip().decode("ascii", "replace")
     return t if t in ("oneshot", "longrun") else None
 
 
-def check_type(data: Optional[bytes], path: str = "type") -> Tuple[str, Optional[str]]:
+def check_type(data: "Optional[bytes]", path: str = "type") -> "Tuple[str, Optional[str]]":
     """(the service's type, warning or None): a bad `type` is a longrun, said once."""
     if data is None:
         return "longrun", None
@@ -55,8 +53,8 @@ def check_type(data: Optional[bytes], path: str = "type") -> Tuple[str, Optional
     return t, None
 
 
-def check_restart_limit(data: Optional[bytes], path: str = "restart-limit"
-                        ) -> Tuple[Optional[Tuple[int, float]], Optional[str]]:
+def check_restart_limit(data: "Optional[bytes]", path: str = "restart-limit"
+                        ) -> "Tuple[Optional[Tuple[int, float]], Optional[str]]":
     """((N, SECONDS) or None, warning or None): a bad value means no limit, said."""
     if data is None:
         return None, None
@@ -79,7 +77,7 @@ class DeathWindow:
         self.times.append(now)
         return len(self.times)
 
-    def count(self, now: float, seconds: Optional[float]) -> int:
+    def count(self, now: float, seconds: "Optional[float]") -> int:
         if seconds is None:
             return len(self.times)
         return sum(1 for t in self.times if t > now - seconds)
@@ -94,13 +92,13 @@ class PolicyState(Record):
     deaths: int
 
 
-def format_state(st: PolicyState) -> bytes:
+def format_state(st: "PolicyState") -> bytes:
     """Three lines: state, reason (may be empty), deaths in the current window."""
     reason = st.reason.replace("\n", " ")
     return f"{st.state}\n{reason}\n{st.deaths:d}\n".encode("utf-8", "replace")
 
 
-def parse_state(data: bytes) -> Optional[PolicyState]:
+def parse_state(data: bytes) -> "Optional[PolicyState]":
     lines = data.decode("utf-8", "replace").split("\n")
     if len(lines) < 3 or lines[0] not in STATES or not lines[2].isdigit():
         return None

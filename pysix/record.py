@@ -7,8 +7,6 @@ fields) and behaves as one: a plain tuple with read-only named fields,
 positional or keyword construction, repr, `_fields`, `_make`, `_replace`,
 `_asdict`, no instance `__dict__`. Type checkers see typing.NamedTuple.
 """
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NamedTuple as Record
@@ -43,12 +41,13 @@ else:
 
     class _RecordType(type):
         def __new__(mcls, name, bases, ns):
-            fields = tuple(ns.get("__annotations__", ()))
+            if "__annotations__" in ns:
+                fields = tuple(ns["__annotations__"])
+            else:   # Python >= 3.14 evaluates a class's annotations only when asked
+                annotate = ns.get("__annotate_func__") or ns.get("__annotate__")
+                fields = tuple(annotate(1)) if annotate else ()     # 1: annotationlib.Format.VALUE
             ns["__slots__"] = ()
             if bases != (tuple,):   # a record, not Record itself
-                if not fields and "__annotate__" in ns:
-                    # Python >= 3.14 evaluates annotations lazily, except under the future import.
-                    raise TypeError("%s: a Record's module needs `from __future__ import annotations`" % name)
                 ns["_fields"] = ns["__match_args__"] = fields
                 for i, f in enumerate(fields):
                     ns[f] = property(_getter(i), doc="Alias for field number %d" % i)

@@ -6,8 +6,6 @@ through the decoders the s6 clients use. `look()` gathers one service,
 `services()` lists a scan dir's services with their loggers (`web`,
 `web/log`).
 """
-from __future__ import annotations
-
 import os
 
 from .lockprobe import supervised
@@ -28,18 +26,18 @@ class Service(Record):
     name: str                     # `web`, or `web/log` for its logger
     path: str
     supervised: bool
-    status: Optional[Status]
-    policy: Optional[PolicyState]
+    status: "Optional[Status]"
+    policy: "Optional[PolicyState]"
     normally_up: bool
     signals_ready: bool           # notification-fd or check: "up" is not "ready" yet
-    deaths: List[Death]           # the death tally: the latest deaths, oldest first
+    deaths: "List[Death]"         # the death tally: the latest deaths, oldest first
     window: float                 # seconds: restart-limit's, else DEFAULT_WINDOW
 
 
 DEFAULT_WINDOW = 60.0    # what "restarts lately" means without a restart-limit
 
 
-def services(scandir: str) -> List[str]:
+def services(scandir: str) -> "List[str]":
     """Names of every service dir (and `NAME/log`) under scandir, sorted."""
     out = []
     try:
@@ -66,7 +64,7 @@ def tree_stopping(scandir: str) -> bool:
     return os.path.lexists(os.path.join(scandir, STOPPING_MARK))
 
 
-def _read(path: str, limit: int = 65536) -> Optional[bytes]:
+def _read(path: str, limit: int = 65536) -> "Optional[bytes]":
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -79,7 +77,7 @@ def _read(path: str, limit: int = 65536) -> Optional[bytes]:
         os.close(fd)
 
 
-def look(scandir: str, name: str) -> Service:
+def look(scandir: str, name: str) -> "Service":
     sd = os.path.join(scandir, name)
     try:
         running = supervised(sd)
@@ -102,11 +100,11 @@ def look(scandir: str, name: str) -> Service:
                    unpack_tally(tally) if tally else [], limit_t[1] if limit_t else DEFAULT_WINDOW)
 
 
-def last_death(s: Service) -> Optional[Death]:
+def last_death(s: "Service") -> "Optional[Death]":
     return s.deaths[-1] if s.deaths else None
 
 
-def state(s: Service) -> str:
+def state(s: "Service") -> str:
     """up, ready, starting, down, finishing, failed, waiting, done; or `unsupervised`."""
     if not s.supervised:
         return "unsupervised"
@@ -122,7 +120,7 @@ def state(s: Service) -> str:
     return "down"
 
 
-def reason(s: Service) -> str:
+def reason(s: "Service") -> str:
     """Why it is failed or waiting, or what is about to happen; '' if nothing to say."""
     if not s.supervised:
         return "no supervisor on this directory"
@@ -136,7 +134,7 @@ def reason(s: Service) -> str:
     return why
 
 
-def last_exit(d: Optional[Death]) -> str:
+def last_exit(d: "Optional[Death]") -> str:
     if d is None:
         return ""
     if d.sig:
@@ -144,7 +142,7 @@ def last_exit(d: Optional[Death]) -> str:
     return "exit %d" % d.code
 
 
-def deaths(s: Service, now_ns: int) -> int:
+def deaths(s: "Service", now_ns: int) -> int:
     """Deaths within the last `window` seconds, from the death tally; at least
     what pysix's own state counts (unrequested deaths in the restart-limit window)."""
     since = now_ns - int(s.window * 1e9)
@@ -152,7 +150,7 @@ def deaths(s: Service, now_ns: int) -> int:
     return max(n, s.policy.deaths if s.policy is not None else 0)
 
 
-def describe(s: Service) -> str:
+def describe(s: "Service") -> str:
     """`waiting for db`, `failed (restart limit: ...)`, `down (restarting)`: state and reason."""
     st, why = state(s), reason(s)
     if not why:
@@ -160,18 +158,18 @@ def describe(s: Service) -> str:
     return why if why.startswith(st + " ") else "%s (%s)" % (st, why)
 
 
-def pid(s: Service) -> int:
+def pid(s: "Service") -> int:
     st = s.status
     return st.pid if s.supervised and st is not None and st.up else 0
 
 
-def since_ns(s: Service) -> int:
+def since_ns(s: "Service") -> int:
     """When the current state began (Unix ns): the up or down transition."""
     st = s.status
     return st.stamp if st is not None else 0
 
 
-def healthy(s: Service, live: bool) -> bool:
+def healthy(s: "Service", live: bool) -> bool:
     """Ready (up where it cannot say so), or a finished oneshot; `live`: up is enough."""
     ok = ("up", "ready", "done", "starting") if live else ("up", "ready", "done")
     st = state(s)
@@ -180,7 +178,7 @@ def healthy(s: Service, live: bool) -> bool:
     return st in ok or (st == "waiting" and reason(s) == "waiting for a connection")
 
 
-def by_intent_down(s: Service) -> bool:
+def by_intent_down(s: "Service") -> bool:
     """Down because someone wants it down (a `down` file, a stop): not a health problem.
     A failed service is not: its supervisor gave up on it."""
     st = s.status
@@ -191,7 +189,7 @@ def by_intent_down(s: Service) -> bool:
     return not st.wantup
 
 
-def as_dict(s: Service, now_ns: int) -> Dict[str, object]:
+def as_dict(s: "Service", now_ns: int) -> "Dict[str, object]":
     d = last_death(s)
     return {
         "name": s.name, "path": s.path, "supervised": s.supervised, "state": state(s),

@@ -1,6 +1,4 @@
 """Signal names as s6 prints and parses them (skalibs' table), pure functions."""
-from __future__ import annotations
-
 # signal's C half: `import signal` also builds its enums, which costs a client
 # (pysix-svstat printing "down (signal SIGTERM)") a few ms of imports.
 import _signal
@@ -34,7 +32,7 @@ def signal_name(num: int) -> str:
     return _NAMES.get(num, "SIG???")
 
 
-def parse_signal(text: str) -> Optional[int]:
+def parse_signal(text: str) -> "Optional[int]":
     """A signal from 'TERM', 'SIGterm', 'sigusr1' or '15'; None if invalid."""
     t = text.strip()
     if t.isdigit() and t.isascii():

@@ -4,8 +4,6 @@ Pure functions only: the supervisor and every client share them, and the
 golden tests pin them against records written by the real s6-supervise.
 Times are kept as Unix nanoseconds and converted to TAI64N on the wire.
 """
-from __future__ import annotations
-
 from .record import Record
 from .specialised import and_, call, mod, rshift
 
@@ -78,7 +76,7 @@ class Status(Record):
         return self.wstat & 0x7F
 
 
-def pack_status(st: Status) -> bytes:
+def pack_status(st: "Status") -> bytes:
     # divmod()[1], not & 0xFFFF: a supervisor writes its status often, and
     # 3.12 specialises neither & nor bytes((n,)) (speed.py)
     tail = divmod(st.wstat, 0x1_0000)[1] * 0x100 + divmod(st.flags, 0x10)[1]
@@ -86,7 +84,7 @@ def pack_status(st: Status) -> bytes:
                      tail.to_bytes(3, "big")))
 
 
-def unpack_status(b: bytes) -> Status:
+def unpack_status(b: bytes) -> "Status":
     """Decode the first 35 bytes; ValueError if the record is short."""
     if len(b) < STATUS_SIZE:
         raise ValueError("status record is %d bytes, expected %d" % (len(b), STATUS_SIZE))
@@ -105,14 +103,14 @@ class Death(Record):
 # no bytes((...)) or bytearray `+=` (3.12 specialises none of them: each
 # wrote a page of every supervisor, speed.py).
 
-def death_from_wstat(when: int, wstat: int) -> Death:
+def death_from_wstat(when: int, wstat: int) -> "Death":
     sig = and_(wstat, 0x7F)
     if sig:
         return call(Death, when, 128 + sig, sig)      # at most 255
     return call(Death, when, and_(rshift(wstat, 8), 0xFF), 0)
 
 
-def pack_tally(deaths: List[Death]) -> bytes:
+def pack_tally(deaths: "List[Death]") -> bytes:
     out = []
     for d in deaths:
         out.append(tain_pack(d.when))
@@ -120,7 +118,7 @@ def pack_tally(deaths: List[Death]) -> bytes:
     return b"".join(out)
 
 
-def unpack_tally(b: bytes) -> List[Death]:
+def unpack_tally(b: bytes) -> "List[Death]":
     """Decode a death tally; a size that is not a multiple of 14 reads as empty (as s6)."""
     if mod(len(b), TALLY_SIZE):
         return []
@@ -133,7 +131,7 @@ def unpack_tally(b: bytes) -> List[Death]:
 # The one decoder of wait statuses: every pysix process reads them through
 # these three (raw waitpid() statuses of exited or killed processes).
 
-def split_wait(wstat: int) -> Tuple[int, int]:
+def split_wait(wstat: int) -> "Tuple[int, int]":
     """(exit code or 256, signal or 0): the first two arguments of ./finish."""
     sig = and_(wstat, 0x7F)
     return (256, sig) if sig else (and_(rshift(wstat, 8), 0xFF), 0)

@@ -6,9 +6,6 @@ them); it has its own `-o` fields (state, reason, deaths), `policy_suffix()`
 for `--pysix`, and the JSON object. Times are Unix nanoseconds; `now` is passed in so the
 output is reproducible in tests.
 """
-from __future__ import annotations
-
-from .signames import signal_name
 from .status import tain_label
 
 TYPE_CHECKING = False
@@ -26,7 +23,7 @@ LETTER_FIELDS = {"u": "up", "w": "wantedup", "N": "normallyup", "r": "ready", "p
                  "e": "exitcode", "s": "signal", "t": "updownfor"}
 
 
-def resolve_field(name: str) -> Optional[str]:
+def resolve_field(name: str) -> "Optional[str]":
     """s6-svstat's prefix match: `p` is `paused`, `re` is `ready`, `updown` is `updownsince`."""
     if not name:
         return None
@@ -47,6 +44,13 @@ def _age_s6(now: int, stamp: int, clamp: bool) -> int:
     return _age(now, stamp, clamp) % (1 << 64)
 
 
+def _signal_name(sig: int) -> str:
+    # Imported only for a death by a signal: one module fewer (~0.1 ms) in
+    # the query of a service that is up, as most are.
+    from .signames import signal_name
+    return signal_name(sig)
+
+
 def _killed(wstat: int) -> int:
     """Signal number if WIFSIGNALED, else 0 (0x7f is the 'stopped' pattern, not a signal)."""
     sig = wstat & 0x7F
@@ -57,7 +61,7 @@ def _exited(wstat: int) -> bool:
     return wstat & 0x7F == 0
 
 
-def human(st: Status, normally_up: bool, now: int, numeric: bool = False) -> str:
+def human(st: "Status", normally_up: bool, now: int, numeric: bool = False) -> str:
     if st.up:
         out = "up (pid %d) %d seconds" % (st.pid, _age(now, st.stamp, True))
         if not normally_up:
@@ -69,7 +73,7 @@ def human(st: Status, normally_up: bool, now: int, numeric: bool = False) -> str
     else:
         sig = _killed(st.wstat)
         if sig:
-            what = "signal %s" % (sig if numeric else signal_name(sig))
+            what = "signal %s" % (sig if numeric else _signal_name(sig))
         else:
             what = "exitcode %d" % ((st.wstat >> 8) & 0xFF)
         out = "down (%s) %d seconds" % (what, _age(now, st.stamp, True))
@@ -82,8 +86,8 @@ def human(st: Status, normally_up: bool, now: int, numeric: bool = False) -> str
     return out
 
 
-def field(name: str, st: Status, normally_up: bool, now: int,
-          ps: Optional[PolicyState] = None) -> str:
+def field(name: str, st: "Status", normally_up: bool, now: int,
+          ps: "Optional[PolicyState]" = None) -> str:
     down = not st.up
     if name in ("state", "reason", "deaths"):
         return _pysix_field(name, st, ps)
@@ -103,7 +107,7 @@ def field(name: str, st: Status, normally_up: bool, now: int,
     if name == "exitcode":
         return str((st.wstat >> 8) & 0xFF) if down and _exited(st.wstat) else "-1"
     if name == "signal":
-        return signal_name(sig) if down and sig else "NA"
+        return _signal_name(sig) if down and sig else "NA"
     if name == "signum":
         return str(sig) if down and sig else "-1"
     if name == "updownsince":
@@ -117,12 +121,12 @@ def field(name: str, st: Status, normally_up: bool, now: int,
     raise ValueError(name)
 
 
-def fields(names: List[str], st: Status, normally_up: bool, now: int,
-           ps: Optional[PolicyState] = None) -> str:
+def fields(names: "List[str]", st: "Status", normally_up: bool, now: int,
+           ps: "Optional[PolicyState]" = None) -> str:
     return " ".join(field(n, st, normally_up, now, ps) for n in names)
 
 
-def _pysix_field(name: str, st: Status, ps: Optional[PolicyState]) -> str:
+def _pysix_field(name: str, st: "Status", ps: "Optional[PolicyState]") -> str:
     """pysix's state; without a state file (a real s6-supervise) it is derived from the status."""
     if ps is None:
         if name == "state":
@@ -135,7 +139,7 @@ def _pysix_field(name: str, st: Status, ps: Optional[PolicyState]) -> str:
     return str(ps.deaths)
 
 
-def policy_suffix(ps: Optional[PolicyState]) -> str:
+def policy_suffix(ps: "Optional[PolicyState]") -> str:
     """pysix's own state, appended to the human line when it says something s6's does not."""
     if ps is None or (ps.state in ("up", "ready", "down", "finishing") and not ps.reason and not ps.deaths):
         return ""
@@ -147,8 +151,8 @@ def policy_suffix(ps: Optional[PolicyState]) -> str:
     return out
 
 
-def as_dict(path: str, st: Optional[Status], supervised: bool, normally_up: bool, now: int,
-            ps: Optional[PolicyState] = None, error: Optional[str] = None) -> Dict[str, object]:
+def as_dict(path: str, st: "Optional[Status]", supervised: bool, normally_up: bool, now: int,
+            ps: "Optional[PolicyState]" = None, error: "Optional[str]" = None) -> "Dict[str, object]":
     d: Dict[str, object] = {"path": path, "supervised": supervised}
     if error is not None:
         d["error"] = error
@@ -163,7 +167,7 @@ def as_dict(path: str, st: Optional[Status], supervised: bool, normally_up: bool
             "ready_since": st.readystamp / 1e9, "ready_since_tai64n": tain_label(st.readystamp),
             "ready_for": _age(now, st.readystamp, False),
             "exitcode": (st.wstat >> 8) & 0xFF if not st.up and _exited(st.wstat) else None,
-            "signal": signal_name(_killed(st.wstat)) if not st.up and _killed(st.wstat) else None,
+            "signal": _signal_name(_killed(st.wstat)) if not st.up and _killed(st.wstat) else None,
             "signum": _killed(st.wstat) if not st.up and _killed(st.wstat) else None,
             "wstat": st.wstat,
         })

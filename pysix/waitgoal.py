@@ -5,8 +5,6 @@ with event letters; `wait()` subscribes to each service's `event/` first,
 reads the status files second (so nothing is missed), runs an optional
 action (s6-svc's letters), and waits with a deadline.
 """
-from __future__ import annotations
-
 import os
 import select
 import time
@@ -39,7 +37,7 @@ class Waiter:
     would wait for it until the timeout.
     """
 
-    def __init__(self, want: str, statuses: List[Status], any_mode: bool = False,
+    def __init__(self, want: str, statuses: "List[Status]", any_mode: bool = False,
                  strict_down: bool = False) -> None:
         if want not in ("u", "U", "d", "D", "r", "R"):
             raise ValueError("want must be one of u U d D r R, not %r" % want)
@@ -108,7 +106,7 @@ class NoStatus(Exception):
     """A service dir without a readable status file (s6 exit 111)."""
 
 
-def read_status(sd: str) -> Status:
+def read_status(sd: str) -> "Status":
     try:
         with open(os.path.join(sd, "supervise", "status"), "rb") as f:
             return unpack_status(f.read())
@@ -120,8 +118,8 @@ class NoSubscribe(Exception):
     """`SD/event` could not be created or subscribed to (s6 exit 111)."""
 
 
-def wait(sds: List[str], want: str, any_mode: bool, timeout_ms: int,
-         action: Optional[Callable[[], None]] = None, strict_down: bool = False) -> int:
+def wait(sds: "List[str]", want: str, any_mode: bool, timeout_ms: int,
+         action: "Optional[Callable[[], None]]" = None, strict_down: bool = False) -> int:
     """Number of services that failed, or TIMEOUT (timeout_ms 0 = none).
 
     NoSubscribe / NoStatus / whatever `action` raises on errors.

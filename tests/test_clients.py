@@ -71,14 +71,52 @@ class LockHolder:
 
 # ---- the executables, usage and errors (no s6 needed) ----
 
-@pytest.mark.parametrize("tool", ["svc", "svstat", "svok", "svwait"])
-def test_executables_are_three_line_wrappers(tool):
-    fn = os.path.join(ROOT, "bin", "pysix-" + tool)
+@pytest.mark.parametrize("exe", sorted(os.listdir(os.path.join(ROOT, "bin"))))
+def test_executables_drop_their_own_dir_then_run_one_main(exe):
+    fn = os.path.join(ROOT, "bin", exe)
     assert os.stat(fn).st_mode & 0o777 == 0o755
     with open(fn) as f:
-        assert f.read().splitlines() == ["#!/usr/bin/env python3", "import sys",
-                                         "from pysix.cli.%s import main" % tool, "sys.exit(main())"] \
-            or len(open(fn).read().splitlines()) <= 4
+        code = [ln for ln in f.read().splitlines() if ln.strip() and not ln.startswith("#")]
+    drop = code.index('if not (sys.flags.isolated or getattr(sys.flags, "safe_path", False)):')
+    assert code[drop + 1].startswith("    del sys.path[0]   #")
+    assert "import sys" in code[:drop]
+    assert not any(ln.startswith(("from pysix", "import pysix", "import site")) for ln in code[:drop])
+    assert code[-3].startswith("from pysix.cli.") and code[-3].endswith(" import main")
+    assert code[-2:] == ["from pysix.cli import run_main", "run_main(main)"]
+
+
+def _copy_exe(tmp, exe):
+    d = os.path.join(tmp, "bin")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(ROOT, "bin", exe)) as f, open(os.path.join(d, exe), "w") as g:
+        g.write(f.read())
+    return os.path.join(d, exe)
+
+
+def test_a_pysix_planted_beside_an_executable_is_not_imported(tmp):
+    # Python puts a script's own directory first on sys.path: a `pysix` there
+    # (or any module a client imports) would shadow the real one.
+    exe = _copy_exe(tmp, "pysix-svok")
+    os.makedirs(os.path.join(tmp, "bin", "pysix", "cli"))
+    for rel in ("pysix/__init__.py", "pysix/cli/__init__.py"):
+        with open(os.path.join(tmp, "bin", rel), "w") as f:
+            f.write("raise SystemExit(99)\n")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, exe, os.path.join(tmp, "nope")], env=env, capture_output=True,
+                       text=True, timeout=20)
+    assert (r.returncode, r.stderr) == (1, "")          # svok: not supervised
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="-P (no script dir on sys.path) is 3.11's")
+def test_an_executable_under_safe_path_keeps_the_first_entry(tmp):
+    # Under -P (or PYTHONSAFEPATH) sys.path[0] is not the script's dir but the
+    # first PYTHONPATH entry, here the one pysix is found in.
+    exe = _copy_exe(tmp, "pysix-svok")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    for argv, extra in (([sys.executable, "-P", exe], {}), ([sys.executable, exe], {"PYTHONSAFEPATH": "1"})):
+        r = subprocess.run(argv + [os.path.join(tmp, "nope")], env=dict(env, **extra), capture_output=True,
+                           text=True, timeout=20)
+        assert (r.returncode, r.stderr) == (1, ""), argv
 
 
 @pytest.mark.parametrize("main,args", [
@@ -169,6 +207,41 @@ def test_clients_import_little():
             " if m in sys.modules and m not in before))")
     rc, out, _ = run(sys.executable, "-c", code)
     assert (rc, out.strip()) == (0, "")
+
+
+def _imported(argv, env=None):
+    """The modules a command imported (-X importtime), and its exit code; -S
+    leaves out what site and .pth files import, PYTHONPATH finds pysix."""
+    r = subprocess.run([sys.executable, "-S", "-X", "importtime"] + argv, capture_output=True, text=True,
+                       timeout=20, env=env)
+    return r.returncode, [ln.rsplit("|", 1)[1].strip() for ln in r.stderr.splitlines()
+                          if ln.startswith("import time:") and "|" in ln][1:]
+
+
+def test_client_commands_import_no_future_and_no_signal_names_for_an_up_service(tmp, procs):
+    # Each module is ~0.1 ms and a dozen system calls of a command's start
+    # (speed.py). `from __future__ import annotations` imports a module of its
+    # own, so no module on a client's path has it; signal names are imported
+    # only to print a death by a signal.
+    scan = os.path.join(tmp, "scan")
+    a = LockHolder(procs, os.path.join(scan, "a"))
+    now = time.time_ns()
+    a.write(Status(now, now, 4242, 0, FLAG_WANTUP))
+    b = os.path.join(tmp, "b")      # no supervisor: the early-exit paths import less, not more
+    bin_ = os.path.join(ROOT, "bin")
+    env = dict(os.environ, PYSIX_SCANDIR=scan)
+    for argv, rc in ((["pysix-svstat", a.sd], 0), (["pysix-svstat", "-o", "up,state", a.sd], 0),
+                     (["pysix-svok", a.sd], 0), (["pysix-svc", "-u", a.sd], 100),
+                     (["pysix-svwait", "-u", "-t", "100", a.sd], 0), (["pysix-svscanctl", "-a", scan], 100),
+                     (["pysix", "status"], 0), (["pysix", "health"], 0), (["pysix-svstat", b], 1)):
+        got, mods = _imported([os.path.join(bin_, argv[0])] + argv[1:], env)
+        assert got == rc and "pysix.cli" in mods, argv
+        assert not {"__future__", "typing", "pysix.cli.fastexit"} & set(mods), (argv, mods)
+        if argv[0] == "pysix-svstat":
+            assert "pysix.signames" not in mods, argv
+    a.write(Status(now, now, 0, 15, FLAG_WANTUP))
+    rc, out, _ = run(os.path.join(bin_, "pysix-svstat"), a.sd)
+    assert (rc, out) == (0, "down (signal SIGTERM) 0 seconds, normally up, want up\n")
 
 
 def test_plain_status_query_reads_no_pysix_state(tmp):

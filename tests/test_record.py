@@ -51,3 +51,19 @@ def test_records_refuse_what_named_tuples_refuse():
 def test_other_records():
     assert Death(1, 2, 3).code == 2 and repr(Death(1, 2, 3)) == "Death(when=1, code=2, sig=3)"
     assert PolicyState("up", "", 0)._fields == ("state", "reason", "deaths")
+
+
+def test_fields_come_from_annotations_evaluated_eagerly_or_lazily():
+    # Without `from __future__ import annotations` a class body's annotations
+    # are values (3.9-3.13: `__annotations__`, in order) or, from 3.14, an
+    # annotate function (`__annotate_func__`) that a metaclass calls itself.
+    from pysix.record import Record
+
+    class Eager(Record):
+        a: int
+        b: "typing.Optional[str]"
+
+    Lazy = type(Record)("Lazy", (Record,), {"__annotate_func__": lambda fmt: {"a": int, "b": "x"}})
+    for cls in (Eager, Lazy):
+        assert cls._fields == ("a", "b") and cls(1, "y").b == "y" and cls(b=2, a=1) == (1, 2)
+    assert type(Record)("Empty", (Record,), {"__annotate_func__": None})._fields == ()

@@ -1,8 +1,8 @@
 """`--help` and `--version` for every command, in one place.
 
-pysix.cli.fastexit.run() answers `PROG --help` / `PROG --version` (the first
+pysix.cli.run_main() answers `PROG --help` / `PROG --version` (the first
 argument only, so `with-contenv prog --help` still runs prog) before the
-command's main() is even imported: no cli module carries its own help, and
+command's main() runs: no cli module carries its own help, and
 a client's start-up does not pay for these texts. Each text says what the
 command does, every option, the exit codes and one example.
 """
@@ -585,7 +585,7 @@ def version(prog: str) -> str:
 
 
 def answer(argv0: str, flag: str) -> int:
-    """What fastexit.run() calls for `PROG --help` / `PROG --version`."""
+    """What pysix.cli.run_main() calls for `PROG --help` / `PROG --version`."""
     import sys
     prog = os.path.basename(argv0)
     sys.stdout.write(text(prog) if flag == "--help" else version(prog))

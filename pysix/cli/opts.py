@@ -5,8 +5,6 @@ start-up. This is the same pure algorithm (POSIX: options stop at the first
 operand or `--`; clustered flags `-wU`; `-T 5000` or `-T5000`; long options
 by unique prefix) raising UsageError with getopt's exact message.
 """
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Sequence, Tuple
@@ -24,8 +22,8 @@ class UsageError(Exception):
         return self.msg
 
 
-def getopt(args: Sequence[str], shortopts: str,
-           longopts: Sequence[str] = ()) -> Tuple[List[Tuple[str, str]], List[str]]:
+def getopt(args: "Sequence[str]", shortopts: str,
+           longopts: "Sequence[str]" = ()) -> "Tuple[List[Tuple[str, str]], List[str]]":
     """(options as ("-x", value) pairs, remaining operands), as getopt.getopt."""
     args = list(args)
     opts: List[Tuple[str, str]] = []
@@ -58,7 +56,7 @@ def _takes_arg(opt: str, shortopts: str) -> bool:
     return shortopts.startswith(":", i + 1)
 
 
-def _long(opt: str, longopts: Sequence[str], args: List[str]) -> Tuple[str, str]:
+def _long(opt: str, longopts: "Sequence[str]", args: "List[str]") -> "Tuple[str, str]":
     """One `--name[=value]`; may take the next argument from `args`."""
     optarg = None
     if "=" in opt:

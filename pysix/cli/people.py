@@ -5,8 +5,6 @@ itself (see pysix.findscan) and speaks in service names: `pysix status`,
 `pysix restart web`, `pysix logs -f web`, `pysix health` for probes.
 Each subcommand lives in its own module, imported only when it runs.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -34,14 +32,14 @@ class Fatal(Exception):
         self.code = code
 
 
-def usage_error(msg: str, cmd: str = "") -> Fatal:
+def usage_error(msg: str, cmd: str = "") -> "Fatal":
     return Fatal("%s; see `pysix %s--help`" % (msg, cmd + " " if cmd else ""), EXIT_USAGE)
 
 
 class Context:
     """What every subcommand gets: the --root / --scandir given, found lazily."""
 
-    def __init__(self, root: Optional[str], scandir: Optional[str]) -> None:
+    def __init__(self, root: "Optional[str]", scandir: "Optional[str]") -> None:
         self.root = root
         self.given = scandir
         self._found: Optional[str] = None
@@ -61,12 +59,12 @@ class Context:
                 self._found = d
         return self._found
 
-    def all_names(self) -> List[str]:
+    def all_names(self) -> "List[str]":
         from ..servicestate import services
         return services(self.scandir())
 
-    def resolve(self, names: List[str], cmd: str, allow_all: bool = False,
-                loggers_in_all: bool = True) -> List[str]:
+    def resolve(self, names: "List[str]", cmd: str, allow_all: bool = False,
+                loggers_in_all: bool = True) -> "List[str]":
         """Check NAME... against the scan dir; `all` (where allowed) is every service."""
         known = self.all_names()
         if allow_all and names == ["all"]:
@@ -84,7 +82,7 @@ class Context:
         return out
 
 
-def parse(args: List[str], cmd: str, shortopts: str, longopts: List[str]) -> Tuple[list, List[str]]:
+def parse(args: "List[str]", cmd: str, shortopts: str, longopts: "List[str]") -> "Tuple[list, List[str]]":
     """getopt with `--help` for every subcommand; errors name the subcommand."""
     longopts = list(longopts) + ["help"]
     opts: list = []
@@ -119,7 +117,7 @@ class Help(Exception):
     """Print this text on stdout and exit 0."""
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         return _main(args)
@@ -140,7 +138,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
 
 
-def _main(args: List[str]) -> int:
+def _main(args: "List[str]") -> int:
     try:
         opts, rest = getopt(args, "", ["root=", "scandir=", "help", "version"])
     except UsageError as e:
@@ -176,8 +174,8 @@ def _main(args: List[str]) -> int:
             args = ["--root", root] + args
         return check_main(args)
     if cmd == "run":
-        from .run import main as run_main
-        return run_main(args)
+        from .run import main as pysix_run
+        return pysix_run(args)
     if cmd == "version":
         if parse(args, cmd, "", [])[1]:
             raise usage_error("version takes no arguments", cmd)

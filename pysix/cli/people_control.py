@@ -7,8 +7,6 @@ supervisor restarts it if it is wanted up). All the services of one command
 are driven in parallel. Waits end at -T ms (default 10000, 0: none) with a
 message naming what did not make it and exit 1.
 """
-from __future__ import annotations
-
 import os
 import sys
 import time
@@ -26,7 +24,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 DEFAULT_TIMEOUT_MS = 10000
 
 
-def main(ctx: Context, cmd: str, args: List[str]) -> int:
+def main(ctx: "Context", cmd: str, args: "List[str]") -> int:
     opts, names = parse(args, cmd, "T:W", ["timeout=", "no-wait"])
     timeout, wait = DEFAULT_TIMEOUT_MS, True
     for o, v in opts:
@@ -59,7 +57,7 @@ def main(ctx: Context, cmd: str, args: List[str]) -> int:
     return 1
 
 
-def _send(sds: List[str], letters: str) -> None:
+def _send(sds: "List[str]", letters: str) -> None:
     for sd in sds:
         try:
             write_control(os.path.join(sd, "supervise", "control"), letters.encode())
@@ -71,14 +69,14 @@ def _send(sds: List[str], letters: str) -> None:
             raise Fatal("%s: cannot write its control FIFO: %s" % (sd, e.strerror), EXIT_SYSTEM) from None
 
 
-def _left_ms(deadline: Optional[float]) -> int:
+def _left_ms(deadline: "Optional[float]") -> int:
     if deadline is None:
         return 0
     return max(1, int((deadline - time.monotonic()) * 1000))
 
 
-def step(sds: List[str], letters: str, want: str, wait: bool, deadline: Optional[float],
-         send_to: Optional[List[str]] = None) -> bool:
+def step(sds: "List[str]", letters: str, want: str, wait: bool, deadline: "Optional[float]",
+         send_to: "Optional[List[str]]" = None) -> bool:
     """Send `letters` (to `send_to`, default sds), then wait until every sd reached
     `want`: subscribed before sending, so nothing is missed."""
     targets = sds if send_to is None else send_to
@@ -94,7 +92,7 @@ def step(sds: List[str], letters: str, want: str, wait: bool, deadline: Optional
     return n == 0    # else TIMEOUT (-1) or how many failed for good
 
 
-def start(sds: List[str], wait: bool, deadline: Optional[float]) -> bool:
+def start(sds: "List[str]", wait: bool, deadline: "Optional[float]") -> bool:
     """`u` to all; wait for ready where the service says so, for up elsewhere."""
     if not wait:
         _send(sds, "u")
@@ -120,7 +118,7 @@ def _signals_ready(sd: str) -> bool:
     return os.path.exists(os.path.join(sd, "notification-fd")) or os.path.exists(os.path.join(sd, "check"))
 
 
-def report(scandir: str, names: List[str], cmd: str, timeout: int) -> None:
+def report(scandir: str, names: "List[str]", cmd: str, timeout: int) -> None:
     """Say which services did not get there, and in what state they are."""
     bits = []
     for n in names:

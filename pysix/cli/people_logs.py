@@ -5,8 +5,6 @@ writes to the container's stdout: that is said, not guessed at. With several
 names every line starts with `NAME | `. -f follows across rotations until
 Ctrl-C.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -21,7 +19,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 DEFAULT_LINES = 20
 
 
-def main(ctx: Context, args: List[str]) -> int:
+def main(ctx: "Context", args: "List[str]") -> int:
     opts, names = parse(args, "logs", "fn:", ["follow", "lines="])
     follow, n = False, DEFAULT_LINES
     for o, v in opts:

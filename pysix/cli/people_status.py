@@ -5,8 +5,6 @@ health: exit 0 when every service meant to run is up (and ready where it
 signals readiness), else 1 and one line naming what is not; cheap enough to
 run every second (no subscriptions, no waits: files and a lock probe).
 """
-from __future__ import annotations
-
 import os
 import sys
 import time
@@ -24,7 +22,7 @@ _GREEN, _YELLOW, _RED, _DIM, _RESET = "\033[32m", "\033[33m", "\033[31m", "\033[
 HEADER = ("NAME", "STATE", "PID", "FOR", "DEATHS", "LAST EXIT", "REASON")
 
 
-def main(ctx: Context, cmd: str, args: List[str]) -> int:
+def main(ctx: "Context", cmd: str, args: "List[str]") -> int:
     if cmd == "health":
         return health(ctx, args)
     opts, names = parse(args, cmd, "", ["json"])
@@ -66,7 +64,7 @@ def duration(seconds: int) -> str:
     return "%dd%02dh" % (seconds // 86400, seconds % 86400 // 3600)
 
 
-def row(s: ss.Service, now_ns: int) -> List[str]:
+def row(s: "ss.Service", now_ns: int) -> "List[str]":
     state = ss.state(s)
     pid = ss.pid(s)
     since = ss.since_ns(s)
@@ -75,7 +73,7 @@ def row(s: ss.Service, now_ns: int) -> List[str]:
             str(ss.deaths(s, now_ns)), ss.last_exit(ss.last_death(s)) or "-", ss.reason(s)]
 
 
-def colour_of(s: ss.Service) -> str:
+def colour_of(s: "ss.Service") -> str:
     state = ss.state(s)
     if state in ("failed", "unsupervised"):
         return _RED
@@ -86,7 +84,7 @@ def colour_of(s: ss.Service) -> str:
     return _YELLOW
 
 
-def table(svcs: List[ss.Service], now_ns: int, colour: bool) -> str:
+def table(svcs: "List[ss.Service]", now_ns: int, colour: bool) -> str:
     rows = [list(HEADER)] + [row(s, now_ns) for s in svcs]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
     out = []
@@ -98,7 +96,7 @@ def table(svcs: List[ss.Service], now_ns: int, colour: bool) -> str:
     return "".join(out)
 
 
-def health(ctx: Context, args: List[str]) -> int:
+def health(ctx: "Context", args: "List[str]") -> int:
     """0 healthy, 1 not (or no scan dir: a probe must fail then, never say 'usage')."""
     opts, names = parse(args, "health", "", ["live"])
     live = any(o == "--live" for o, _ in opts)

@@ -8,8 +8,6 @@ listening, 111 system error (SD missing, no status file).
 write the letters, wait. Beyond s6: with letters and nobody listening it
 exits 100 at once, where s6-svlisten1 would wait for the timeout.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -32,7 +30,7 @@ def _usage(msg: str) -> int:
     return _die(100, "%s; %s" % (msg, USAGE))    # one line, as s6 tools do
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, SUPERVISE_LETTERS + "w:T:")

@@ -1,6 +1,4 @@
 """pysix-svscanctl [-zabhitqnN] SCANDIR: send letters to a scanner (s6-svscanctl)."""
-from __future__ import annotations
-
 import os
 import sys
 
@@ -14,7 +12,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 USAGE = "pysix-svscanctl: usage: pysix-svscanctl [ -zabhitqnN ] scandir\n"
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, SVSCAN_LETTERS)

@@ -8,8 +8,6 @@ deaths); `--pysix`, which appends that state to the one-line form where it
 says more than s6's; and `--json`: a JSON array with one object per SD
 given, every field decoded.
 """
-from __future__ import annotations
-
 import os
 import sys
 import time
@@ -29,7 +27,7 @@ def _usage(msg: str) -> int:
     return 100
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, "uwNrpesto:n", ["json", "pysix"])

@@ -5,8 +5,6 @@ supervisor exit) otherwise (at most 98, so it never reads as a timeout or
 wraps to 0 as s6's would past 255), 99 timed out, 100 usage, 111 system error.
 -r/-R wait until all services are down at once, then for up, as s6-svwait.
 """
-from __future__ import annotations
-
 import sys
 
 from .opts import UsageError, getopt
@@ -23,7 +21,7 @@ def _die(code: int, msg: str) -> int:
     return code
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, "uUdDrRaot:")
