@@ -258,26 +258,32 @@ class Bench:
         self.each("idle", one)
 
     def control(self) -> None:
+        def timed_ok(argv: List[str]) -> float:
+            c, e, ms = procs.run_timed(argv, 30)
+            if c != 0:
+                raise RuntimeError("%s exited %d: %s" % (" ".join(argv), c, e.strip()[-300:]))
+            return ms
+
         def one(s: System) -> None:
             self.boot_up(s, 1)
             time.sleep(0.3)
-            c1, e1, ms1 = procs.run_timed(s.down_wait(0), 30)
-            c2, e2, ms2 = procs.run_timed(s.up_wait(0), 30)
-            for argv, c, e in ((s.down_wait(0), c1, e1), (s.up_wait(0), c2, e2)):
-                if c != 0:
-                    raise RuntimeError("%s exited %d: %s" % (" ".join(argv), c, e.strip()[-300:]))
-            self.record("control down+up (own CLI)", s.name, ms1 + ms2, "ms")
-            # One command's start-up varies by a few ms from run to run: 5 queries per
-            # repeat, each next to the floor of any Python command (this interpreter
-            # doing nothing), so both see the same machine.
-            for _ in range(5):
-                c, e, ms = procs.run_timed(s.status(0), 30)
-                if c != 0:
-                    raise RuntimeError("%s exited %d: %s" % (" ".join(s.status(0)), c, e.strip()[-300:]))
-                self.record("status query (own CLI)", s.name, ms, "ms")
-                if s.name == "pysix":
-                    c, e, ms = procs.run_timed([sys.executable, "-c", "pass"], 30)
-                    self.record("interpreter start-up (python -c pass)", "python", ms, "ms")
+            down, up = timed_ok(s.down_wait(0)), timed_ok(s.up_wait(0))
+            self.record("control down+up (own CLI)", s.name, down + up, "ms")
+            # One command's start-up varies by a few ms from run to run: pysix's
+            # queries come in pairs with the floor of any Python command (this
+            # interpreter doing nothing), in turn first and second, so both see the
+            # same machine; their differences, paired, are what pysix adds to it
+            # (the median of 25 starts moved by ~0.7 ms from run to run here).
+            pysix = s.name == "pysix"
+            for i in range(20 if pysix else 5):
+                order = ("query", "bare") if i % 2 == 0 else ("bare", "query")
+                ms = {what: timed_ok(s.status(0) if what == "query" else [sys.executable, "-c", "pass"])
+                      for what in order if pysix or what == "query"}
+                self.record("status query (own CLI)", s.name, ms["query"], "ms")
+                if pysix:
+                    self.record("interpreter start-up (python -c pass)", "python", ms["bare"], "ms")
+                    self.record("status query less python -c pass, paired", s.name, ms["query"] - ms["bare"], "ms")
+
         self.each("control", one)
 
     # PID 1 ------------------------------------------------------------------------
