@@ -5,8 +5,6 @@ never a half-written file; a crash leaves at most a stray `NAME.new`. The
 temporary is opened with O_NOFOLLOW so a planted symlink is never written
 through.
 """
-from __future__ import annotations
-
 import os
 
 # Open flags folded once: CPython 3.12 does not specialise `|` on ints, so each

@@ -5,8 +5,6 @@ which pysix-svscan loads anyway on 3.12 and 3.13: speed._immortalize), so a
 call is bound here from the C module's own types: a function pointer class
 with its flags and result type, looked up in the program's symbol table.
 """
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Callable
@@ -22,7 +20,7 @@ class _Program:
         self._handle = handle
 
 
-def bind(name: str, keep_gil: bool = False) -> Callable[..., int]:
+def bind(name: str, keep_gil: bool = False) -> "Callable[..., int]":
     """The libc function `name`, returning a C int; errno is kept (errno()).
 
     `keep_gil`: the call holds the GIL (ctypes.PyDLL), so the thread state

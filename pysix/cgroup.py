@@ -6,8 +6,6 @@ usual case in a container with its own cgroup namespace); a hybrid host's
 mount, for tests). A service's group is `<our cgroup>/pysix-<id>/<name>`, where <id>
 is derived from the scan dir, so two trees on one host never share groups.
 """
-from __future__ import annotations
-
 import errno
 import os
 import time
@@ -35,10 +33,10 @@ def _is_cgroup2(path: str) -> bool:
     return False
 
 
-_base: Optional[tuple] = None    # (answer,): read once, by the scanner before its forks (speed.py)
+_base: "Optional[tuple]" = None    # (answer,): read once, by the scanner before its forks (speed.py)
 
 
-def base() -> Optional[str]:
+def base() -> "Optional[str]":
     """The writable cgroup2 dir this process is in, or None (session mode).
 
     Read once: a forked supervisor is where its scanner was, and a PID 1 that
@@ -49,7 +47,7 @@ def base() -> Optional[str]:
     return _base[0]
 
 
-def _find_base() -> Optional[str]:
+def _find_base() -> "Optional[str]":
     root = os.environ.get("PYSIX_CGROUP_ROOT") or MOUNT
     if not _is_cgroup2(root):
         return None
@@ -71,7 +69,7 @@ def tree_path(cg_base: str, scandir: str) -> str:
     return os.path.join(cg_base, "pysix-" + tree)
 
 
-_tree: Optional[str] = None     # set by the scanner before its forks (prepare_tree)
+_tree: "Optional[str]" = None     # set by the scanner before its forks (prepare_tree)
 
 
 def service_path(cg_base: str, service_dir: str, name: str) -> str:
@@ -94,7 +92,7 @@ def enter(path: str, pid: int) -> None:
         f.write("%d\n" % pid)
 
 
-def procs(path: str) -> List[int]:
+def procs(path: str) -> "List[int]":
     """Every pid in the group and its descendants."""
     out: List[int] = []
     for d, subdirs, _ in os.walk(path):
@@ -136,7 +134,7 @@ def remove(path: str) -> None:
             return
 
 
-def memory_current(path: str) -> Optional[int]:
+def memory_current(path: str) -> "Optional[int]":
     try:
         with open(os.path.join(path, "memory.current")) as f:
             return int(f.read().strip())
@@ -156,7 +154,7 @@ def memory_current(path: str) -> Optional[int]:
 # runc and crun put `docker exec`'s processes into PID 1's cgroup when the
 # container's own refuses them.
 
-def _words(path: str) -> List[str]:
+def _words(path: str) -> "List[str]":
     with open(path) as f:
         return f.read().split()
 
@@ -171,7 +169,7 @@ def _at_namespace_root() -> bool:
     return os.getpid() == 1 and _own_cgroup() in ("/", "/" + INIT_LEAF)
 
 
-def _own_cgroup() -> Optional[str]:
+def _own_cgroup() -> "Optional[str]":
     """This process's cgroup v2 path (the `0::` line of /proc/self/cgroup), or None."""
     try:
         with open("/proc/self/cgroup") as f:
@@ -194,7 +192,7 @@ def _move_all(src: str, dst: str) -> None:
                     raise
 
 
-def _enable(group: str, names: List[str]) -> None:
+def _enable(group: str, names: "List[str]") -> None:
     """+NAME in `group`/cgroup.subtree_control; EBUSY right after a move is retried (crun does)."""
     for attempt in range(20):
         try:
@@ -206,7 +204,7 @@ def _enable(group: str, names: List[str]) -> None:
             time.sleep(0.005)
 
 
-def enable_controllers(cg_base: str, tree: str, pid1: Optional[bool] = None) -> str:
+def enable_controllers(cg_base: str, tree: str, pid1: "Optional[bool]" = None) -> str:
     """Give `tree`'s children CONTROLLERS where the hierarchy has them: '' or why not."""
     have = _words(os.path.join(cg_base, "cgroup.controllers"))
     want = [c for c in CONTROLLERS if c in have]

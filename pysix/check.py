@@ -6,8 +6,6 @@ policy, deps, shebang), so an ERROR is exactly what would fail at boot, and
 a WARNING what boots but may not do what was meant (an ignored file, a tool
 the image lacks, an s6-overlay v2 setting that pysix maps differently).
 """
-from __future__ import annotations
-
 import difflib
 import os
 import re
@@ -57,7 +55,7 @@ def _on_root(name: str, root: str) -> bool:
         not os.path.isdir(os.path.join(root, "usr")) and shutil.which(name) is not None)
 
 
-def _language(interp: str, arg: Optional[str]) -> str:
+def _language(interp: str, arg: "Optional[str]") -> str:
     """The language the script is in: a shell name, `execlineb`, or ''."""
     name = os.path.basename(interp)
     if name in ("env", "with-contenv") and arg:
@@ -65,7 +63,7 @@ def _language(interp: str, arg: Optional[str]) -> str:
     return name if name in SHELLS or name == "execlineb" else ""
 
 
-def _syntax(path: str, lang: str, out: List[Finding]) -> None:
+def _syntax(path: str, lang: str, out: "List[Finding]") -> None:
     """`sh -n` for shell scripts; execlineb's own parser for execline ones (where installed)."""
     tool = shutil.which(lang)
     if tool is None:
@@ -89,7 +87,7 @@ def _syntax(path: str, lang: str, out: List[Finding]) -> None:
             "execlineb" if lang == "execlineb" else "%s -n" % lang, msg)))
 
 
-def check_script(path: str, root: str, out: List[Finding]) -> None:
+def check_script(path: str, root: str, out: "List[Finding]") -> None:
     """What would keep the script from running at boot: no usable #! line, a
     missing interpreter, CRLF line ends, a syntax error. Mode 0644 is fine:
     pysix runs such a script through its #! line, as s6-overlay v2 made it
@@ -132,7 +130,7 @@ def check_script(path: str, root: str, out: List[Finding]) -> None:
         out.append(Finding(WARNING, path, "calls %s, which the image does not have (%s)" % (name, how)))
 
 
-def check_service(sd: str, root: str, out: List[Finding], is_log: bool = False) -> None:
+def check_service(sd: str, root: str, out: "List[Finding]", is_log: bool = False) -> None:
     run = os.path.join(sd, "run")
     if not os.path.exists(run):
         out.append(Finding(ERROR, sd, "no run file"))
@@ -174,7 +172,7 @@ def check_service(sd: str, root: str, out: List[Finding], is_log: bool = False) 
                 out.append(Finding(ERROR, path, "log must be a directory"))
 
 
-def check_tree(root: str) -> List[Finding]:
+def check_tree(root: str) -> "List[Finding]":
     out: List[Finding] = []
     etc = os.path.join(root, "etc")
     for d in ("cont-init.d", "cont-finish.d"):

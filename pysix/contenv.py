@@ -4,8 +4,6 @@ A file holds the raw value with nothing added, so empty values, values with
 newlines (trailing ones too) and non-UTF-8 bytes all round-trip. This is
 s6-overlay v2's format (s6-dumpenv / justc-envdir), which its images rely on.
 """
-from __future__ import annotations
-
 import os
 import stat
 
@@ -21,7 +19,7 @@ SEARCH = ("/run/pysix/container_environment", "/run/s6/container_environment",
           "/var/run/s6/container_environment")
 
 
-def dump(env: Dict[bytes, bytes], path: str) -> List[str]:
+def dump(env: "Dict[bytes, bytes]", path: str) -> "List[str]":
     """Replace `path` with one file per variable; returns warnings for skipped names.
 
     The values are the container's secrets: the dir is 0700 and the files
@@ -55,7 +53,7 @@ def dump(env: Dict[bytes, bytes], path: str) -> List[str]:
     return warnings
 
 
-def load(path: str) -> Dict[bytes, bytes]:
+def load(path: str) -> "Dict[bytes, bytes]":
     """Every regular file of `path` as NAME -> exact value (a NUL ends the value).
 
     FIFOs, directories and dangling symlinks are skipped (a FIFO never blocks).
@@ -86,7 +84,7 @@ def load(path: str) -> Dict[bytes, bytes]:
     return out
 
 
-def find_dir(env: Dict[str, str]) -> Optional[str]:
+def find_dir(env: "Dict[str, str]") -> "Optional[str]":
     rundir = env.get("PYSIX_RUNDIR")
     candidates = [os.path.join(rundir, "container_environment")] if rundir else []
     for d in candidates + list(SEARCH):

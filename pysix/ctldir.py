@@ -6,8 +6,6 @@ POSIX record lock (fcntl, so s6-svok's F_GETLK probe sees it; flock would be
 invisible) and read their FIFO with both ends open, so it never sees EOF
 between two writers.
 """
-from __future__ import annotations
-
 import errno
 import fcntl
 import os
@@ -42,7 +40,7 @@ def take_lock(path: str, mode: int = 0o644) -> int:
     return fd
 
 
-def open_control(path: str) -> Tuple[int, int]:
+def open_control(path: str) -> "Tuple[int, int]":
     """(read end, write end) of the FIFO at `path`, made 0600 if missing.
 
     ValueError if something that is not a FIFO is in the way; a symlink is

@@ -5,8 +5,6 @@ service dir of the scan dir. The rest answers the questions the supervisor,
 the stop order and the linter ask: what is missing, what is in a cycle, what
 can never start and why, and in which layers things may start.
 """
-from __future__ import annotations
-
 import os
 
 from .servicedir import read_lines
@@ -17,7 +15,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     Graph = Dict[str, List[str]]
 
 
-def read_graph(scandir: str) -> Graph:
+def read_graph(scandir: str) -> "Graph":
     graph: Graph = {}
     for name in sorted(os.listdir(scandir)):
         path = os.path.join(scandir, name)
@@ -30,7 +28,7 @@ def read_graph(scandir: str) -> Graph:
     return graph
 
 
-def check_graph(graph: Graph) -> Tuple[Dict[str, List[str]], List[List[str]]]:
+def check_graph(graph: "Graph") -> "Tuple[Dict[str, List[str]], List[List[str]]]":
     """(service -> missing names it depends on, cycles as lists of names, each once)."""
     missing = {}
     for name, deps in graph.items():
@@ -41,7 +39,7 @@ def check_graph(graph: Graph) -> Tuple[Dict[str, List[str]], List[List[str]]]:
     seen_cycles: Set[frozenset] = set()
     state: Dict[str, int] = {}   # 1 = on the current path, 2 = done
 
-    def visit(node: str, path: List[str]) -> None:
+    def visit(node: str, path: "List[str]") -> None:
         state[node] = 1
         path.append(node)
         for d in graph.get(node, ()):
@@ -64,7 +62,7 @@ def check_graph(graph: Graph) -> Tuple[Dict[str, List[str]], List[List[str]]]:
     return missing, cycles
 
 
-def blocked(graph: Graph) -> Dict[str, str]:
+def blocked(graph: "Graph") -> "Dict[str, str]":
     """Every service that can never start, with the reason in words."""
     missing, cycles = check_graph(graph)
     why: Dict[str, str] = {}
@@ -87,7 +85,7 @@ def blocked(graph: Graph) -> Dict[str, str]:
     return why
 
 
-def start_levels(graph: Graph) -> List[List[str]]:
+def start_levels(graph: "Graph") -> "List[List[str]]":
     """Layers of startable services: each layer depends only on earlier ones."""
     bad = blocked(graph)
     left = {n for n in graph if n not in bad}
@@ -103,6 +101,6 @@ def start_levels(graph: Graph) -> List[List[str]]:
     return levels
 
 
-def stop_order(graph: Graph) -> List[List[str]]:
+def stop_order(graph: "Graph") -> "List[List[str]]":
     """The start layers reversed: dependents stop before what they depend on."""
     return list(reversed(start_levels(graph)))

@@ -11,8 +11,6 @@ every stop of the scanner and of PID 1 (three times what s6-svscan takes
 to stop altogether). Closing a dnotify'd directory fd takes ~0.03 ms. And
 it needs no ctypes: `fcntl.F_NOTIFY` is in the standard library.
 """
-from __future__ import annotations
-
 import _signal
 import fcntl
 import os

@@ -6,8 +6,6 @@ pid after the exec. Measured (posix_spawn + wait of /bin/true, a loaded
 `python3 -S`, so the shell it is; without /bin/sh the
 callers fall back (no LISTEN_PID, cgroup entered right after the spawn).
 """
-from __future__ import annotations
-
 import os
 
 TYPE_CHECKING = False
@@ -26,7 +24,7 @@ def available() -> bool:
     return os.access(SHELL, os.X_OK)
 
 
-def target_argv(path: str, args: List[str]) -> List[str]:
+def target_argv(path: str, args: "List[str]") -> "List[str]":
     """What exec "$@" runs: `path` itself, or its #! interpreter when it cannot be exec'd."""
     if not os.access(path, os.X_OK):   # 0644 or noexec: the shell's exec would fail
         from .shebang import interpreter_argv
@@ -36,7 +34,7 @@ def target_argv(path: str, args: List[str]) -> List[str]:
     return [path] + args
 
 
-def wrap(path: str, args: List[str], prelude: List[str]) -> Tuple[str, List[str]]:
+def wrap(path: str, args: "List[str]", prelude: "List[str]") -> "Tuple[str, List[str]]":
     """(path, args) for spawn(): unchanged without a prelude or a shell."""
     if not prelude or not available():
         return path, args

@@ -9,8 +9,6 @@ per file, no import), else the helper's argv ending in `--`. A converted
 unit's `run` already goes through the helper (its `unit.json`), so it gets
 None too.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -24,7 +22,7 @@ EXEC_FILES = ("user", "group", "working-directory")
 SPEC_FILE = "unit.json"
 
 
-def helper_argv() -> List[str]:
+def helper_argv() -> "List[str]":
     """The helper as `python -S -c ...`, with pysix's own dir in place of
     the "" (the cwd: a service dir) that -c puts first on sys.path.
 
@@ -39,7 +37,7 @@ _BOOT = ("import sys; sys.path[0] = %r; from pysix.cli.unitexec import main; "
          "from pysix.cli import run_main; run_main(main)")
 
 
-def exec_wrapper(sd: str) -> Optional[List[str]]:
+def exec_wrapper(sd: str) -> "Optional[List[str]]":
     if lexists(in_dir(sd, SPEC_FILE)):
         return None
     if not any(lexists(in_dir(sd, f)) for f in EXEC_FILES):

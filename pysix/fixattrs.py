@@ -14,8 +14,6 @@ directory (v2 did, which loops on a link to a parent). A blank line, or one
 starting with `#`, is skipped. A bad line is reported once, naming the file
 and the line, and the other lines still apply.
 """
-from __future__ import annotations
-
 import glob
 import os
 
@@ -32,11 +30,11 @@ class Rule(Record):
     recurse: bool
     uid: int
     gid: int
-    fmode: Optional[int]
-    dmode: Optional[int]
+    fmode: "Optional[int]"
+    dmode: "Optional[int]"
 
 
-def _mode(word: str) -> Optional[int]:
+def _mode(word: str) -> "Optional[int]":
     if word == "-":
         return None
     if not word or any(c not in "01234567" for c in word) or int(word, 8) > 0o7777:
@@ -44,7 +42,7 @@ def _mode(word: str) -> Optional[int]:
     return int(word, 8)
 
 
-def resolve_account(spec: str) -> Tuple[Optional[Tuple[int, int]], str]:
+def resolve_account(spec: str) -> "Tuple[Optional[Tuple[int, int]], str]":
     """`user[:group][,uid:gid]` -> ((uid, gid), "") or (None, why)."""
     import grp
     import pwd
@@ -82,7 +80,7 @@ def resolve_account(spec: str) -> Tuple[Optional[Tuple[int, int]], str]:
     return (uid, gid), ""
 
 
-def parse(text: str, name: str) -> Tuple[List[Rule], List[str]]:
+def parse(text: str, name: str) -> "Tuple[List[Rule], List[str]]":
     """The rules of one file, and one message per bad line."""
     rules, errors = [], []
     for n, line in enumerate(text.split("\n"), 1):
@@ -110,7 +108,7 @@ def parse(text: str, name: str) -> Tuple[List[Rule], List[str]]:
     return rules, errors
 
 
-def _fix(path: str, rule: Rule, hidden: bool, errors: List[str]) -> None:
+def _fix(path: str, rule: "Rule", hidden: bool, errors: "List[str]") -> None:
     try:
         os.chown(path, rule.uid, rule.gid)
         isdir = os.path.isdir(path)
@@ -134,7 +132,7 @@ def _fix(path: str, rule: Rule, hidden: bool, errors: List[str]) -> None:
                 _fix(sub, rule, hidden, errors)
 
 
-def apply(rule: Rule, root: str = "/", hidden: bool = False) -> List[str]:
+def apply(rule: "Rule", root: str = "/", hidden: bool = False) -> "List[str]":
     """Apply one rule under `root`; one message per path that could not be fixed."""
     errors: List[str] = []
     pattern = os.path.join(root, rule.pattern.lstrip("/")) if root != "/" else rule.pattern
@@ -143,7 +141,7 @@ def apply(rule: Rule, root: str = "/", hidden: bool = False) -> List[str]:
     return errors
 
 
-def apply_dir(fixdir: str, root: str = "/", hidden: bool = False) -> Tuple[int, List[str]]:
+def apply_dir(fixdir: str, root: str = "/", hidden: bool = False) -> "Tuple[int, List[str]]":
     """Every file of `fixdir` in name order: (rules applied, messages)."""
     count, errors = 0, []
     try:

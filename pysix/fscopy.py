@@ -8,8 +8,6 @@ written or removed is never reached through a symlink: copies are created
 with O_EXCL | O_NOFOLLOW and trees are removed through directory fds, so a
 symlink planted in the run dir is unlinked, never followed.
 """
-from __future__ import annotations
-
 import errno
 import os
 import stat
@@ -76,7 +74,7 @@ def remove_tree(path: str) -> None:
         os.close(pfd)
 
 
-def clear_dir(path: str, keep: frozenset = frozenset()) -> None:
+def clear_dir(path: str, keep: "frozenset" = frozenset()) -> None:
     """Remove every entry of directory `path` (not followed if a symlink) except `keep`."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)

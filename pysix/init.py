@@ -11,8 +11,6 @@ soon as what it waits for is gone: there is no fixed sleep anywhere.
 The whole life of PID 1 is one event loop; a bug in a stage is reported and
 the shutdown still completes.
 """
-from __future__ import annotations
-
 import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import sys
@@ -74,7 +72,7 @@ def cmd_only(etc: str) -> bool:
 
 
 class Init:
-    def __init__(self, root: str, cmd: List[str], cfg: Optional[settings.Config] = None) -> None:
+    def __init__(self, root: str, cmd: "List[str]", cfg: "Optional[settings.Config]" = None) -> None:
         self.root = os.path.abspath(root)
         self.etc = os.path.join(self.root, "etc")
         self.cmd = cmd
@@ -217,7 +215,7 @@ class Init:
         else:
             self._start_cmd()
 
-    def _run_scripts(self, scripts: List[str], what: str, then: Callable[[], None],
+    def _run_scripts(self, scripts: "List[str]", what: str, then: "Callable[[], None]",
                      fail_policy: bool = False) -> None:
         """Run scripts one at a time, in order; `then` when all are done."""
         if not scripts:
@@ -252,8 +250,8 @@ class Init:
             say("cont-finish: %s still running after %d ms: killing it" % (path, self.cfg.KILL_FINISH_MAXTIME))
         _kill(pid, signal.SIGKILL)
 
-    def _script_done(self, path: str, code: int, what: str, rest: List[str],
-                     then: Callable[[], None], fail_policy: bool) -> None:
+    def _script_done(self, path: str, code: int, what: str, rest: "List[str]",
+                     then: "Callable[[], None]", fail_policy: bool) -> None:
         self.script_pid = 0
         if code and fail_policy:
             policy = self.cfg.BEHAVIOUR_IF_STAGE2_FAILS
@@ -268,7 +266,7 @@ class Init:
             return
         self._run_scripts(rest, what, then, fail_policy)
 
-    def _wait_services(self, then: Callable[[], None]) -> None:
+    def _wait_services(self, then: "Callable[[], None]") -> None:
         """Call `then` once every service without `down` is up (ready if it can say so)."""
         names = [n for n in sorted(os.listdir(self.scandir))
                  if not n.startswith(".") and os.path.isdir(os.path.join(self.scandir, n))
@@ -403,7 +401,7 @@ class Init:
         self._arm_deadline(self._late)
         self._guarded_step(getattr(self, "_begin_" + name.replace("-", "_")))
 
-    def _arm_deadline(self, cb: Callable[[], None]) -> None:
+    def _arm_deadline(self, cb: "Callable[[], None]") -> None:
         if self.deadline is not None:
             self.deadline.cancel()
             self.deadline = None
@@ -557,7 +555,7 @@ class Init:
         return False
 
     # robustness ---------------------------------------------------------------
-    def _guard(self, fn: Callable) -> Callable:
+    def _guard(self, fn: "Callable") -> "Callable":
         def wrapped(*a):
             try:
                 fn(*a)
@@ -565,10 +563,10 @@ class Init:
                 self._bug(e)
         return wrapped
 
-    def _guarded_step(self, fn: Callable[[], None]) -> None:
+    def _guarded_step(self, fn: "Callable[[], None]") -> None:
         self._guard(fn)()
 
-    def _bug(self, e: BaseException) -> None:
+    def _bug(self, e: "BaseException") -> None:
         import traceback
         say("internal error (please report): %s" % "".join(
             traceback.format_exception_only(type(e), e)).strip())
@@ -605,7 +603,7 @@ class Init:
         return self.final_code
 
 
-def _scripts(d: str) -> List[str]:
+def _scripts(d: str) -> "List[str]":
     try:
         names = sorted(os.listdir(d))
     except OSError:
@@ -628,7 +626,7 @@ def _killpg(pid: int, sig: int) -> None:
         _kill(pid, sig)
 
 
-def _descendants(root: int) -> List[int]:
+def _descendants(root: int) -> "List[int]":
     parent = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():

@@ -10,8 +10,6 @@ group is ended: cgroup.kill, else SIGTERM now and SIGKILL after
 
 The group's path is written to `supervise/pysix-cgroup` for pysix-svstat.
 """
-from __future__ import annotations
-
 import os
 import _signal as signal
 
@@ -32,7 +30,7 @@ DEFAULT_GRACE = 1.0
 SETTLE = 0.5                # seconds a start waits for KILLed leftovers to vanish
 
 
-def parse_mode(data: Optional[bytes]) -> tuple:
+def parse_mode(data: "Optional[bytes]") -> tuple:
     """(mode, warning or None); a missing file is the default."""
     if data is None:
         return "control-group", None
@@ -46,7 +44,7 @@ def parse_mode(data: Optional[bytes]) -> tuple:
     return "control-group", "kill-mode: %r is not control-group or process; using control-group" % word[:60]
 
 
-def session_members(sid: int) -> List[int]:
+def session_members(sid: int) -> "List[int]":
     """Live processes of session `sid`: a pass over /proc with getsid(2), one
     syscall per process (reading each /proc/PID/stat cost ~5x more)."""
     out: List[int] = []
@@ -69,7 +67,7 @@ def session_members(sid: int) -> List[int]:
 
 
 class Group:
-    def __init__(self, sup: Supervisor) -> None:
+    def __init__(self, sup: "Supervisor") -> None:
         self.sup = sup
         data, why = read_file(".", FILE, 64)
         self.mode, bad = parse_mode(data)
@@ -101,7 +99,7 @@ class Group:
         except OSError:
             pass
 
-    def prelude(self) -> List[str]:
+    def prelude(self) -> "List[str]":
         """Shell words run's own process runs before exec (execshim): enter the cgroup
         before it can fork; moving it after posix_spawn returned lost children
         forked at once on a loaded machine."""
@@ -132,7 +130,7 @@ class Group:
             own = not lexists("nosetsid")
         self.sid = pid if own else 0    # never a session run shares with us
 
-    def _leftovers(self) -> List[int]:
+    def _leftovers(self) -> "List[int]":
         if self.cg:
             return cgroup.procs(self.cg)
         return session_members(self.sid) if self.sid else []

@@ -27,8 +27,6 @@ Details:
 Speed: all complete lines of one read are stamped with one clock reading
 and one `bytes.replace`, never a Python loop per line.
 """
-from __future__ import annotations
-
 import os
 import select
 import signal
@@ -68,7 +66,7 @@ def stamp_lines(lines: bytes, head: bytes) -> bytes:
     return head + lines[:-1].replace(b"\n", b"\n" + head) + b"\n"
 
 
-def split_long(partial: bytes, linemax: int) -> List[bytes]:
+def split_long(partial: bytes, linemax: int) -> "List[bytes]":
     """Cut a newline-less buffer longer than `linemax` into `linemax` pieces.
 
     The rest (at least one byte) stays partial: a line of exactly `linemax`
@@ -104,7 +102,7 @@ def archive_name(unix_ns: int) -> str:
 
 class Logger:
     def __init__(self, directory: str, size: int, count: int, stamp: str, prefix: bytes,
-                 to_stderr: bool, linemax: int, loop: Loop) -> None:
+                 to_stderr: bool, linemax: int, loop: "Loop") -> None:
         self.dir = directory
         self.size = size
         self.count = count
@@ -150,7 +148,7 @@ class Logger:
                 self.pending[:0] = b"\n"
             self.tail_checked = True
 
-    def _archives(self) -> List[str]:
+    def _archives(self) -> "List[str]":
         return sorted(n for n in os.listdir(self.dir)
                       if n.startswith("@") and n.endswith(".s") and len(n) == 27)
 
@@ -168,7 +166,7 @@ class Logger:
         self._prune(archives + [name])
         self._open_current()
 
-    def _prune(self, archives: List[str]) -> None:
+    def _prune(self, archives: "List[str]") -> None:
         for n in archives[:max(0, len(archives) - self.count)]:
             try:
                 os.unlink(os.path.join(self.dir, n))
@@ -322,7 +320,7 @@ def _write_all(fd: int, data: bytes) -> None:
             return
 
 
-def _wait_for_lock(lg: Logger, loop: Loop) -> bool:
+def _wait_for_lock(lg: "Logger", loop: "Loop") -> bool:
     """Take DIR/lock, retrying while DIR cannot be written; False if told to stop first."""
     said = ""
     while True:

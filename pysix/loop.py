@@ -6,8 +6,6 @@ other readable fd, so no logic ever runs inside a signal handler. With no
 timer armed the loop sleeps in epoll with no timeout: an idle process
 makes zero wake-ups.
 """
-from __future__ import annotations
-
 import heapq
 import os
 import select
@@ -34,7 +32,7 @@ def _nothing(signum, frame):  # the wakeup fd carries the signal
 class Timer:
     __slots__ = ("when", "callback", "cancelled")
 
-    def __init__(self, when: float, callback: Callable[[], None]):
+    def __init__(self, when: float, callback: "Callable[[], None]"):
         self.when = when
         self.callback = callback
         self.cancelled = False
@@ -59,7 +57,7 @@ class Loop:
         self.running = False
 
     # fds ---------------------------------------------------------------
-    def add_reader(self, fd: int, callback: Callable[[], None]) -> None:
+    def add_reader(self, fd: int, callback: "Callable[[], None]") -> None:
         had = fd in self._readers or fd in self._writers
         self._readers[fd] = callback
         self._update(fd, had)
@@ -68,7 +66,7 @@ class Loop:
         if self._readers.pop(fd, None) is not None:
             self._update(fd, True)
 
-    def add_writer(self, fd: int, callback: Callable[[], None]) -> None:
+    def add_writer(self, fd: int, callback: "Callable[[], None]") -> None:
         """`callback` whenever `fd` can be written (remove it once drained)."""
         had = fd in self._readers or fd in self._writers
         self._writers[fd] = callback
@@ -98,13 +96,13 @@ class Loop:
             pass
 
     # timers ------------------------------------------------------------
-    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+    def call_later(self, delay: float, callback: "Callable[[], None]") -> "Timer":
         t = call(Timer, call(time.monotonic) + call(max, 0.0, delay), callback)     # call(): specialised.py
         heapq.heappush(self._timers, t)
         return t
 
     # signals -----------------------------------------------------------
-    def add_signal(self, signum: int, callback: Callable[[int], None]) -> None:
+    def add_signal(self, signum: int, callback: "Callable[[int], None]") -> None:
         if self._sig_r < 0:
             self._sig_r, self._sig_w = os.pipe2(_PIPE_FLAGS)
             call(signal.set_wakeup_fd, self._sig_w, warn_on_full_buffer=False)   # call(): specialised.py
@@ -133,7 +131,7 @@ class Loop:
     def stop(self) -> None:
         self.running = False
 
-    def run_once(self, max_wait: Optional[float] = None) -> None:
+    def run_once(self, max_wait: "Optional[float]" = None) -> None:
         timers = self._timers
         while timers and timers[0].cancelled:
             heapq.heappop(timers)

@@ -4,8 +4,6 @@
 refuses to execute any `run` copied there, so the boot says so once, naming
 the mount and the fix, instead of services retrying "not executable".
 """
-from __future__ import annotations
-
 import os
 
 TYPE_CHECKING = False
@@ -31,7 +29,7 @@ def mount_point(path: str) -> str:
     return path
 
 
-def boot_warning(scandir: str, src: str) -> Optional[str]:
+def boot_warning(scandir: str, src: str) -> "Optional[str]":
     """One line when `scandir` is on a noexec mount (scripts are then linked to
     their originals in `src`); None when it is not."""
     if not is_noexec(scandir):

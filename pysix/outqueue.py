@@ -9,8 +9,6 @@ written as the pipe drains. Above HIGH bytes queued, `full` tells the caller
 to stop reading the services' pipes: they then block in write, as they would
 on a direct pipe, and nothing is lost or buffered without bound.
 """
-from __future__ import annotations
-
 import os
 import stat
 
@@ -23,7 +21,7 @@ HIGH = 1 << 20
 
 
 class OutQueue:
-    def __init__(self, loop: Loop, fd: int, on_drained: Callable[[], None]) -> None:
+    def __init__(self, loop: "Loop", fd: int, on_drained: "Callable[[], None]") -> None:
         self.loop = loop
         self.fd = _nonblocking_copy(fd)
         self.buf = bytearray()

@@ -23,8 +23,6 @@ executable (v2 chmodded them; pysix runs them through their #! line and
 never writes /etc), /etc/fix-attrs.d, and the S6_* settings that pysix
 accepts but that change nothing.
 """
-from __future__ import annotations
-
 import os
 
 from .fscopy import remove_tree
@@ -78,7 +76,7 @@ def _unlink(path: str) -> None:
         pass
 
 
-def scandir(root: str, rundir_path: str, say: Callable[[str], None]) -> str:
+def scandir(root: str, rundir_path: str, say: "Callable[[str], None]") -> str:
     """The live scan dir: ROOT/run/s6/services where it can be made, else RUNDIR/services.
 
     Both are real directories (a symlink there is refused, never followed).
@@ -99,7 +97,7 @@ def scandir(root: str, rundir_path: str, say: Callable[[str], None]) -> str:
     return real_subdir(rundir_path, "services", 0o755)
 
 
-def prepare(root: str, rundir_path: str, live: str, say: Callable[[str], None]) -> None:
+def prepare(root: str, rundir_path: str, live: str, say: "Callable[[str], None]") -> None:
     """Create the rest of the v2 paths under `root` around the live scan dir `live`."""
     own = os.path.join(rundir_path, "services")
     s6 = os.path.join(root, "run", "s6")
@@ -122,7 +120,7 @@ def prepare(root: str, rundir_path: str, live: str, say: Callable[[str], None]) 
     _var_run(root, s6, say)
 
 
-def _var_run(root: str, s6: str, say: Callable[[str], None]) -> None:
+def _var_run(root: str, s6: str, say: "Callable[[str], None]") -> None:
     """Make ROOT/var/run/s6 reach ROOT/run/s6."""
     run = os.path.join(root, "run")
     vr = os.path.join(root, "var", "run")
@@ -144,7 +142,7 @@ def _var_run(root: str, s6: str, say: Callable[[str], None]) -> None:
         _link(s6, vs6)
 
 
-def script_argv(path: str) -> List[str]:
+def script_argv(path: str) -> "List[str]":
     """How to run a cont-init/cont-finish script: itself, or through its #! line when
     it is not executable (shipped 0644, or /etc mounted noexec)."""
     if os.access(path, os.X_OK):
@@ -154,8 +152,8 @@ def script_argv(path: str) -> List[str]:
     return argv or [path]     # no usable #! line: exec says why
 
 
-def fix_attrs(etc: str, root: str, hidden: bool, say: Callable[[str], None],
-              info: Callable[[str], None]) -> bool:
+def fix_attrs(etc: str, root: str, hidden: bool, say: "Callable[[str], None]",
+              info: "Callable[[str], None]") -> bool:
     """Apply /etc/fix-attrs.d (before cont-init, as v2); False if a line was bad or a
     path could not be fixed."""
     d = os.path.join(etc, "fix-attrs.d")
@@ -169,7 +167,7 @@ def fix_attrs(etc: str, root: str, hidden: bool, say: Callable[[str], None],
     return not errors
 
 
-def warn_no_effect(env: Mapping[str, str], say: Callable[[str], None]) -> None:
+def warn_no_effect(env: "Mapping[str, str]", say: "Callable[[str], None]") -> None:
     for name, why in NO_EFFECT.items():
         for var in (name, "PYSIX_" + name[3:]):
             v = env.get(var, "").strip()

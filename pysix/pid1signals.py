@@ -10,8 +10,6 @@ signal sent to a namespace's init that has no handler yet is discarded by
 the kernel, a blocked one stays pending. Init unblocks it once every
 handler exists.
 """
-from __future__ import annotations
-
 import _signal as S   # the C module: `signal` adds enums (ms of imports)
 
 TYPE_CHECKING = False
@@ -24,23 +22,23 @@ ACTION_NAMES = ("stop", "forward", "job-control", "rescan", "ignore")
 
 # Never handled or passed on: unblockable, the reaper's own, and the
 # synchronous faults (blocking those only turns a fault into a kill).
-_NOT_OURS: FrozenSet[int] = frozenset((S.SIGKILL, S.SIGSTOP, S.SIGCHLD, S.SIGSEGV, S.SIGBUS, S.SIGFPE,
+_NOT_OURS: "FrozenSet[int]" = frozenset((S.SIGKILL, S.SIGSTOP, S.SIGCHLD, S.SIGSEGV, S.SIGBUS, S.SIGFPE,
                                        S.SIGILL, S.SIGTRAP, S.SIGSYS, S.SIGABRT))
-EARLY_BLOCK: FrozenSet[int] = frozenset(S.valid_signals()) - _NOT_OURS | {S.SIGCHLD}
+EARLY_BLOCK: "FrozenSet[int]" = frozenset(S.valid_signals()) - _NOT_OURS | {S.SIGCHLD}
 
 # Stay ignored, as Python sets them: pysix-init's own write to a closed pipe
 # must not reach the CMD.
-_KEPT_IGNORED: FrozenSet[int] = frozenset((S.SIGPIPE, S.SIGXFSZ))
-STOP_SIGNALS: Tuple[int, ...] = (S.SIGTERM, S.SIGINT, S.SIGQUIT)
-JOB_SIGNALS: Tuple[int, ...] = (S.SIGTSTP, S.SIGTTIN, S.SIGTTOU)
+_KEPT_IGNORED: "FrozenSet[int]" = frozenset((S.SIGPIPE, S.SIGXFSZ))
+STOP_SIGNALS: "Tuple[int, ...]" = (S.SIGTERM, S.SIGINT, S.SIGQUIT)
+JOB_SIGNALS: "Tuple[int, ...]" = (S.SIGTSTP, S.SIGTTIN, S.SIGTTOU)
 # s6-overlay's CMD_RECEIVE_SIGNALS=1: these go to the CMD instead of stopping the container.
-RECEIVE_SIGNALS: Tuple[int, ...] = (S.SIGTERM, S.SIGINT, S.SIGHUP, S.SIGUSR1, S.SIGUSR2)
+RECEIVE_SIGNALS: "Tuple[int, ...]" = (S.SIGTERM, S.SIGINT, S.SIGHUP, S.SIGUSR1, S.SIGUSR2)
 # Without a CMD (s6-overlay's table).
 _NO_CMD = {S.SIGTERM: STOP, S.SIGINT: STOP, S.SIGQUIT: STOP, S.SIGUSR1: STOP, S.SIGUSR2: STOP,
            S.SIGHUP: RESCAN, S.SIGWINCH: IGNORE, S.SIGPWR: IGNORE}
 
 
-def handled(has_cmd: bool) -> Tuple[int, ...]:
+def handled(has_cmd: bool) -> "Tuple[int, ...]":
     """The signals pysix-init installs a handler for (SIGCHLD is the reaper's)."""
     if not has_cmd:
         return tuple(sorted(_NO_CMD))

@@ -5,8 +5,6 @@ Pure: bytes in, bytes to write out. A line is written only once complete
 cut there. What is left without a newline when the stream ends is flushed as
 a last line of its own, so a final message without "\n" is not lost.
 """
-from __future__ import annotations
-
 LINE_MAX = 65536
 
 

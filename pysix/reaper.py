@@ -3,8 +3,6 @@
 PID 1 and the scanner reap with `waitpid(-1)`: children they started and
 orphans re-parented to them alike. A pid nobody watches is just reaped.
 """
-from __future__ import annotations
-
 import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 
@@ -18,13 +16,13 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 
 
 class Reaper:
-    def __init__(self, loop: Loop) -> None:
+    def __init__(self, loop: "Loop") -> None:
         self.watched: Dict[int, ExitCallback] = {}
         self.on_unknown: ExitCallback = lambda pid, st: None
         self.on_reaped: Callable[[], None] = lambda: None
         loop.add_signal(signal.SIGCHLD, lambda sig: self.reap())
 
-    def watch(self, pid: int, callback: ExitCallback) -> None:
+    def watch(self, pid: int, callback: "ExitCallback") -> None:
         self.watched[pid] = callback
 
     def reap(self) -> None:

@@ -9,8 +9,6 @@ Restart= and RestartSec= are written as these files.
 As in systemd, `on-failure` restarts on a non-zero exit code or a death by
 signal, except the "clean" signals SIGHUP, SIGINT, SIGTERM and SIGPIPE.
 """
-from __future__ import annotations
-
 import _signal as signal   # the C module: `signal` adds enums (ms of imports)
 
 TYPE_CHECKING = False
@@ -23,13 +21,13 @@ CLEAN_SIGNALS = frozenset((signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.
 MAX_DELAY_MS = 24 * 3600 * 1000
 
 
-def parse_restart(data: bytes) -> Optional[str]:
+def parse_restart(data: bytes) -> "Optional[str]":
     """First line of `restart`; None if it is not one of POLICIES."""
     word = data.split(b"\n", 1)[0].strip().decode("ascii", "replace")
     return word if word in POLICIES else None
 
 
-def parse_restart_delay(data: bytes) -> Optional[int]:
+def parse_restart_delay(data: bytes) -> "Optional[int]":
     """First line of `restart-delay`: milliseconds (a non-negative integer); None if invalid."""
     word = data.split(b"\n", 1)[0].strip()
     if not word.isdigit():
@@ -38,14 +36,14 @@ def parse_restart_delay(data: bytes) -> Optional[int]:
     return n if n <= MAX_DELAY_MS else None
 
 
-def failed(exit_code: Optional[int], sig: Optional[int]) -> bool:
+def failed(exit_code: "Optional[int]", sig: "Optional[int]") -> bool:
     """systemd's notion of an unclean death."""
     if sig:
         return sig not in CLEAN_SIGNALS
     return bool(exit_code)
 
 
-def should_restart(policy: str, exit_code: Optional[int], sig: Optional[int]) -> bool:
+def should_restart(policy: str, exit_code: "Optional[int]", sig: "Optional[int]") -> bool:
     """After an unrequested death with `exit_code` (None if killed) or `sig` (None/0 if exited)."""
     if policy == "always":
         return True
@@ -54,7 +52,7 @@ def should_restart(policy: str, exit_code: Optional[int], sig: Optional[int]) ->
     return False
 
 
-def delay(delay_ms: Optional[int], floor: float = 0.0) -> float:
+def delay(delay_ms: "Optional[int]", floor: float = 0.0) -> float:
     """Seconds to wait before the restart: the file's value, never below the
     supervisor's own floor (its crash-loop guard)."""
     return max(floor, (delay_ms or 0) / 1000.0)

@@ -8,8 +8,6 @@ directory (not a symlink) owned by this uid that no one else may write. A
 fallback that fails them is refused, never repaired: whoever made it may
 still hold it open.
 """
-from __future__ import annotations
-
 import os
 import stat
 
@@ -22,7 +20,7 @@ class RundirError(RuntimeError):
     """A one-line reason the run dir (or a dir in it) cannot be used."""
 
 
-def unsafe_reason(st: os.stat_result, uid: int) -> Optional[str]:
+def unsafe_reason(st: "os.stat_result", uid: int) -> "Optional[str]":
     """Why a directory with this lstat() is not private to `uid`; None if it is."""
     if stat.S_ISLNK(st.st_mode):
         return "is a symlink"
@@ -35,7 +33,7 @@ def unsafe_reason(st: os.stat_result, uid: int) -> Optional[str]:
     return None
 
 
-def make_private(path: str, uid: Optional[int] = None) -> None:
+def make_private(path: str, uid: "Optional[int]" = None) -> None:
     """mkdir `path` 0700, or accept an existing one only if it is private to us."""
     uid = os.getuid() if uid is None else uid
     try:
@@ -50,7 +48,7 @@ def make_private(path: str, uid: Optional[int] = None) -> None:
         raise RundirError("refusing %s: it %s (another user may have made it)" % (path, why))
 
 
-def _xdg_base(env: Mapping[str, str], uid: int) -> Tuple[Optional[str], Optional[str]]:
+def _xdg_base(env: "Mapping[str, str]", uid: int) -> "Tuple[Optional[str], Optional[str]]":
     """($XDG_RUNTIME_DIR if usable, else None; warning or None)."""
     d = env.get("XDG_RUNTIME_DIR", "")
     if not d:
@@ -68,14 +66,14 @@ def _xdg_base(env: Mapping[str, str], uid: int) -> Tuple[Optional[str], Optional
     return d, None
 
 
-def fallback_dir(env: Mapping[str, str], uid: int) -> Tuple[str, List[str]]:
+def fallback_dir(env: "Mapping[str, str]", uid: int) -> "Tuple[str, List[str]]":
     base, warn = _xdg_base(env, uid)
     path = os.path.join(base, "pysix") if base else "/tmp/pysix-%d" % uid
     return path, [warn] if warn else []
 
 
-def choose(want: str, env: Mapping[str, str] = os.environ,
-           uid: Optional[int] = None) -> Tuple[str, List[str]]:
+def choose(want: str, env: "Mapping[str, str]" = os.environ,
+           uid: "Optional[int]" = None) -> "Tuple[str, List[str]]":
     """(run dir, warnings); raises RundirError when no safe writable dir exists."""
     uid = os.getuid() if uid is None else uid
     warnings = []

@@ -9,8 +9,6 @@ is a `:wait:` command that succeeded), a later one was caused by the stop
 (`Stopped child ...`). The exit status is the first non-zero status in the
 order of the deaths, `-CMD` commands left out.
 """
-from __future__ import annotations
-
 import os
 import time
 
@@ -38,7 +36,8 @@ def death_message(pid: int, label: str, status: int, stopped: bool) -> str:
 
 
 class RunInit(Init):
-    def __init__(self, root: str, meta: List[Tuple[str, str, bool, bool]], cfg: Config, quiet: int) -> None:
+    def __init__(self, root: str, meta: "List[Tuple[str, str, bool, bool]]", cfg: "Config",
+                 quiet: int) -> None:
         """meta: (service name, label, may_fail, wait) per command, in start order."""
         super().__init__(root, [], cfg)
         self.meta = {m[0]: m for m in meta}

@@ -20,8 +20,6 @@ What s6-svscan 2.11 does (spec section 11), plus:
 The scanner is embeddable: pysix-svscan wraps it with s6-svscan's signals,
 pysix-init with the container stages.
 """
-from __future__ import annotations
-
 import gc
 import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
@@ -74,7 +72,7 @@ class Service:
                  "started", "log_started", "timer", "log_timer", "err_r", "err_w", "out", "err", "foreign",
                  "evsub", "listen")
 
-    def __init__(self, name: str, key: Tuple[int, int]) -> None:
+    def __init__(self, name: str, key: "Tuple[int, int]") -> None:
         self.name = name
         self.key = key
         self.active = True
@@ -94,7 +92,7 @@ class Service:
 
 
 class Scanner:
-    def __init__(self, loop: Loop, reaper: Reaper, scandir: str, *, prefix: bool = False,
+    def __init__(self, loop: "Loop", reaper: "Reaper", scandir: str, *, prefix: bool = False,
                  prog: str = "pysix-svscan") -> None:
         self.loop = loop
         self.reaper = reaper
@@ -262,7 +260,7 @@ class Scanner:
                 self.scan()
             self.rescan_timer = self.loop.call_later(RESCAN_ON_ERROR, again)
 
-    def _new_service(self, name: str, key: Tuple[int, int]) -> Optional[Service]:
+    def _new_service(self, name: str, key: "Tuple[int, int]") -> "Optional[Service]":
         svc = Service(name, key)
         path = os.path.join(self.scandir, name)
         svc.logged = os.path.isdir(path + "/log")
@@ -290,14 +288,14 @@ class Scanner:
         self.services[key] = svc
         return svc
 
-    def _ensure_running(self, svc: Service) -> None:
+    def _ensure_running(self, svc: "Service") -> None:
         now = time.monotonic()
         if svc.logged and not svc.log_pid and svc.log_timer is None:
             self._spawn_when_due(svc, True, now)
         if not svc.pid and svc.timer is None:
             self._spawn_when_due(svc, False, now)
 
-    def _spawn_when_due(self, svc: Service, log: bool, now: float) -> None:
+    def _spawn_when_due(self, svc: "Service", log: bool, now: float) -> None:
         due = (svc.log_started if log else svc.started) + RESPAWN_MIN_INTERVAL
         if due <= now:
             self._spawn(svc, log)
@@ -317,7 +315,7 @@ class Scanner:
             svc.timer = t
 
     # forking a supervisor --------------------------------------------------
-    def _spawn(self, svc: Service, log: bool) -> None:
+    def _spawn(self, svc: "Service", log: bool) -> None:
         if log in svc.foreign:
             return          # waiting for a previous scanner's supervisor to exit
         path = os.path.join(self.scandir, svc.name + "/log" if log else svc.name)
@@ -334,7 +332,7 @@ class Scanner:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
-    def _fork_all(self, jobs: List[Tuple[Service, bool]]) -> None:
+    def _fork_all(self, jobs: "List[Tuple[Service, bool]]") -> None:
         """Fork one supervisor per job (signals blocked by the caller).
 
         Between two forks this process runs nothing but the loop: every page
@@ -387,7 +385,7 @@ class Scanner:
             self.reaper.watch(pid, lambda p, st, s=svc, lg=log: self._on_supervisor_exit(s, lg, st))
             self.spawn_hook(name)
 
-    def _wait_foreign(self, svc: Service, log: bool, pid: int) -> bool:
+    def _wait_foreign(self, svc: "Service", log: bool, pid: int) -> bool:
         """A supervisor we did not fork holds the lock: fork ours once it exits."""
         try:
             fd = os.pidfd_open(pid)
@@ -404,7 +402,7 @@ class Scanner:
         self.loop.add_reader(fd, gone)
         return True
 
-    def _plan(self, svc: Service, log: bool) -> tuple:
+    def _plan(self, svc: "Service", log: bool) -> tuple:
         """(path, name, stdin, stdout, stderr, listeners) of the supervisor to fork."""
         name = svc.name + "/log" if log else svc.name
         if log:
@@ -415,7 +413,7 @@ class Scanner:
             fds = (0, 1, 2)
         return (os.path.join(self.scandir, name), name) + fds + (() if log else tuple(svc.listen),)
 
-    def _child(self, leave: Callable[[], None], run: Callable[..., int], verbosity: int,
+    def _child(self, leave: "Callable[[], None]", run: "Callable[..., int]", verbosity: int,
                path: str, name: str, fd0: int, fd1: int, fd2: int, listen=()) -> None:
         """In the forked child: become the supervisor of `path`; never returns.
         `leave` is the scanner's Loop.leave, `run` run_supervisor."""
@@ -448,7 +446,7 @@ class Scanner:
         finally:
             os._exit(code)
 
-    def _on_supervisor_exit(self, svc: Service, log: bool, st: int) -> None:
+    def _on_supervisor_exit(self, svc: "Service", log: bool, st: int) -> None:
         if log:
             svc.log_pid = 0
         else:
@@ -496,7 +494,7 @@ class Scanner:
         except Exception:
             pass    # no supervisor yet: it reads the file when it starts
 
-    def _forget_if_done(self, svc: Service) -> None:
+    def _forget_if_done(self, svc: "Service") -> None:
         if svc.active or svc.pid or svc.log_pid:
             return
         for t in (svc.timer, svc.log_timer):
@@ -508,7 +506,7 @@ class Scanner:
         svc.listen = []
         self.services.pop(svc.key, None)
 
-    def _close_pipe(self, svc: Service) -> None:
+    def _close_pipe(self, svc: "Service") -> None:
         if svc.evsub is not None:
             self.loop.remove_reader(svc.evsub[0])
             fifodir.unsubscribe(*svc.evsub)
@@ -524,7 +522,7 @@ class Scanner:
         svc.pipe_r = svc.pipe_w = svc.err_r = svc.err_w = -1
 
     # prefixed output --------------------------------------------------------
-    def _watch_deaths(self, svc: Service, path: str) -> None:
+    def _watch_deaths(self, svc: "Service", path: str) -> None:
         """Hear the service's `d` events: its run's unfinished last line is then
         written at once, not when the next line (or the stop) comes."""
         try:
@@ -542,13 +540,13 @@ class Scanner:
                 self._drain(svc, flush=True)
         self.loop.add_reader(rfd, heard)
 
-    def _queue(self, fd: int) -> OutQueue:
+    def _queue(self, fd: int) -> "OutQueue":
         q = self.outs.get(fd)
         if q is None:
             q = self.outs[fd] = OutQueue(self.loop, fd, self._unthrottle)
         return q
 
-    def _drain(self, svc: Service, flush: bool = False) -> None:
+    def _drain(self, svc: "Service", flush: bool = False) -> None:
         """Queue the whole lines waiting in the service's pipes, stdout to 1 and
         stderr to 2; `flush`: its last unfinished lines too (it is gone)."""
         for fd, pfx, out in ((svc.pipe_r, svc.out, 1), (svc.err_r, svc.err, 2)):
@@ -605,7 +603,7 @@ class Scanner:
                     break
 
     # killing ------------------------------------------------------------------
-    def kill(self, mode: Tuple[bool, int, int]) -> None:
+    def kill(self, mode: "Tuple[bool, int, int]") -> None:
         everyone, main_sig, log_sig = mode
         for svc in list(self.services.values()):
             if everyone or not svc.active:
@@ -614,7 +612,7 @@ class Scanner:
                 if svc.log_pid:
                     _kill(svc.log_pid, log_sig)
 
-    def terminate(self, mode: Tuple[bool, int, int] = MODE_TERMINATE) -> None:
+    def terminate(self, mode: "Tuple[bool, int, int]" = MODE_TERMINATE) -> None:
         """Stop every supervisor; `on_terminated` runs once all have exited."""
         if self.terminating:
             self.kill(mode)
@@ -720,7 +718,7 @@ class Scanner:
             self.warn("received unknown control command: %r" % c)
 
 
-def _live_log_pipe(path: str) -> Optional[Tuple[int, int]]:
+def _live_log_pipe(path: str) -> "Optional[Tuple[int, int]]":
     """The pipe a logged service's live processes share, if a previous scanner
     left them running: reopened through /proc (Linux reopens the same pipe),
     so the service and its logger stay connected whatever restarts next."""

@@ -4,8 +4,6 @@ Taken before anything in the scan dir (or, for pysix-init, the run dir) is
 changed: a second pysix-init or pysix-svscan on the same dir refuses and
 touches nothing of the first one's.
 """
-from __future__ import annotations
-
 import os
 import stat
 

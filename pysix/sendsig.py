@@ -1,6 +1,4 @@
 """Sending a signal where the target may already be gone: the one kill helper."""
-from __future__ import annotations
-
 import os
 
 

@@ -5,8 +5,6 @@ out) so the supervisor, the linter and the tests agree on what is valid.
 The `read_*` helpers open files relative to a directory and return
 (value, error message or None); the caller decides how to report.
 """
-from __future__ import annotations
-
 import errno
 import os
 import stat
@@ -44,7 +42,7 @@ DEFAULT_MAX_DEATH_TALLY = 100
 MAX_DEATH_TALLY = 4096
 
 
-def parse_uint(data: bytes) -> Optional[int]:
+def parse_uint(data: bytes) -> "Optional[int]":
     """s6's integer file rule: first 11 bytes, cut at newline, digits only, 32 bits."""
     data = data[:11].split(b"\n", 1)[0]
     if not data or not data.isdigit():
@@ -53,7 +51,7 @@ def parse_uint(data: bytes) -> Optional[int]:
     return n if n < (1 << 32) else None
 
 
-def parse_signal_file(data: bytes) -> Optional[int]:
+def parse_signal_file(data: bytes) -> "Optional[int]":
     """First line of `down-signal` (15 bytes at most): a name or a number."""
     line = data[:15].split(b"\n", 1)[0]
     try:
@@ -99,7 +97,7 @@ def quote(data: bytes, limit: int = QUOTE_MAX) -> str:
 _ESCAPES = {10: "\\n", 9: "\\t", 13: "\\r", 92: "\\\\", 39: "\\'"}
 
 
-def os_problem(e: OSError) -> str:
+def os_problem(e: "OSError") -> str:
     """What an OSError means, in words (EMFILE and ENFILE name what ran out)."""
     if e.errno in (errno.EMFILE, errno.ENFILE):
         return "out of file descriptors"
@@ -125,7 +123,7 @@ def lexists(path: str) -> bool:
     return os.access(path, os.F_OK, follow_symlinks=False)
 
 
-def open_regular(sd: str, name: str) -> Optional[int]:
+def open_regular(sd: str, name: str) -> "Optional[int]":
     """An fd on sd/name if it is a regular file (symlinks followed), None if absent.
 
     Never blocks (a FIFO is opened O_NONBLOCK and refused); raises BadFile
@@ -156,7 +154,7 @@ def open_regular(sd: str, name: str) -> Optional[int]:
     return fd
 
 
-def read_small(dirfd_path: str, name: str, limit: int = 64) -> Optional[bytes]:
+def read_small(dirfd_path: str, name: str, limit: int = 64) -> "Optional[bytes]":
     """File contents (at most `limit` bytes), or None if it does not exist.
 
     Anything odd (directory, FIFO, dangling symlink, unreadable) raises
@@ -173,7 +171,7 @@ def read_small(dirfd_path: str, name: str, limit: int = 64) -> Optional[bytes]:
         os.close(fd)
 
 
-def read_file(sd: str, name: str, limit: int = 64) -> Tuple[Optional[bytes], Optional[str]]:
+def read_file(sd: str, name: str, limit: int = 64) -> "Tuple[Optional[bytes], Optional[str]]":
     """(contents or None if absent, None) or (None, one-line reason)."""
     try:
         return read_small(sd, name, limit), None
@@ -181,7 +179,7 @@ def read_file(sd: str, name: str, limit: int = 64) -> Tuple[Optional[bytes], Opt
         return None, e.reason
 
 
-def read_uint(sd: str, name: str, default: Optional[int]) -> Tuple[Optional[int], Optional[str]]:
+def read_uint(sd: str, name: str, default: "Optional[int]") -> "Tuple[Optional[int], Optional[str]]":
     """An integer file: (value, None), or (default, 'why') when it is bad."""
     data, why = read_file(sd, name, 11)
     if why:
@@ -195,7 +193,7 @@ def read_uint(sd: str, name: str, default: Optional[int]) -> Tuple[Optional[int]
     return n, None
 
 
-def read_down_signal(sd: str) -> Tuple[int, Optional[str]]:
+def read_down_signal(sd: str) -> "Tuple[int, Optional[str]]":
     data, why = read_file(sd, "down-signal", 15)
     if why:
         return signal.SIGTERM, why + ", using SIGTERM"
@@ -212,7 +210,7 @@ def is_executable(path: str) -> bool:
     return lexists(path) and os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def read_lines(sd: str, name: str) -> Optional[list]:
+def read_lines(sd: str, name: str) -> "Optional[list]":
     """Non-empty, non-comment lines of a text file; None if it does not exist.
 
     Raises BadFile (an OSError) when it is odd, too large or binary.
@@ -223,7 +221,7 @@ def read_lines(sd: str, name: str) -> Optional[list]:
     return lines
 
 
-def read_lines_checked(sd: str, name: str) -> Tuple[Optional[list], Optional[str]]:
+def read_lines_checked(sd: str, name: str) -> "Tuple[Optional[list], Optional[str]]":
     """(lines or None if absent, None), or (None, one-line reason)."""
     data, why = read_file(sd, name, LINES_MAX + 1)
     if why or data is None:

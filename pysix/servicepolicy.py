@@ -4,8 +4,6 @@ The policies themselves live in supervise/policy.py; this query reads only
 what a supervisor publishes (pysix's state file, or s6's status for a
 sibling supervised by the real s6-supervise).
 """
-from __future__ import annotations
-
 import os
 
 from .policy import STATE_FILE, parse_state

@@ -4,8 +4,6 @@ One table, so the README, the code and the tests agree on names and defaults.
 `PYSIX_X` wins over `S6_X` when both are set. `load()` reads them once into
 a frozen `Config`; pysix-run builds one directly with `_replace`.
 """
-from __future__ import annotations
-
 import os
 from .record import Record
 
@@ -20,7 +18,7 @@ class Setting(Record):
     doc: str
 
 
-SETTINGS: Tuple[Setting, ...] = (
+SETTINGS: "Tuple[Setting, ...]" = (
     Setting("KEEP_ENV", 0, "1: do not save the environment to container_environment (with-contenv passes through)"),
     Setting("BEHAVIOUR_IF_STAGE2_FAILS", 0, "a failing cont-init script: 0 go on, 1 go on but exit non-zero at the end, 2 stop the container"),
     Setting("CMD_WAIT_FOR_SERVICES", 0, "1: start the CMD only once every service is up (ready where it notifies or has a check)"),
@@ -35,7 +33,7 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("TRACE", 0, "1: write a JSON-lines boot and shutdown trace (see PYSIX_TRACE_FILE)"),
     Setting("VERBOSITY", 2, "2: say what each stage does; 1: warnings and errors only; 0: errors only"),
 )
-_DEFAULTS: Dict[str, int] = {s.name: s.default for s in SETTINGS}
+_DEFAULTS: "Dict[str, int]" = {s.name: s.default for s in SETTINGS}
 
 
 class Config(Record):
@@ -62,7 +60,7 @@ class Config(Record):
         return tuple.__getitem__(self, key)
 
 
-def load(env: Mapping[str, str] = os.environ) -> Tuple[Config, List[str]]:
+def load(env: "Mapping[str, str]" = os.environ) -> "Tuple[Config, List[str]]":
     """(the frozen config, warnings about values that were not understood)."""
     values, warnings = [], []
     for s in SETTINGS:
@@ -75,7 +73,7 @@ def load(env: Mapping[str, str] = os.environ) -> Tuple[Config, List[str]]:
     return Config._make(values), warnings
 
 
-def raw(name: str, env: Mapping[str, str] = os.environ) -> Optional[str]:
+def raw(name: str, env: "Mapping[str, str]" = os.environ) -> "Optional[str]":
     """The value of PYSIX_NAME, else S6_NAME, else None."""
     for prefix in ("PYSIX_", "S6_"):
         v = env.get(prefix + name)
@@ -84,7 +82,7 @@ def raw(name: str, env: Mapping[str, str] = os.environ) -> Optional[str]:
     return None
 
 
-def get_int(name: str, env: Mapping[str, str] = os.environ) -> Tuple[int, Optional[str]]:
+def get_int(name: str, env: "Mapping[str, str]" = os.environ) -> "Tuple[int, Optional[str]]":
     """(value, warning or None); a non-numeric value falls back to the default, named."""
     default = _DEFAULTS[name]
     v = raw(name, env)
@@ -97,5 +95,5 @@ def get_int(name: str, env: Mapping[str, str] = os.environ) -> Tuple[int, Option
     return default, "%s=%r is not a non-negative integer; using %d" % (which, v, default)
 
 
-def get_str(name: str, env: Mapping[str, str] = os.environ) -> Optional[str]:
+def get_str(name: str, env: "Mapping[str, str]" = os.environ) -> "Optional[str]":
     return raw(name, env)

@@ -9,8 +9,6 @@ inner spaces kept), the script's path, then the script's own arguments.
 The same API as issue 13's module of this name (parse, interpreter_argv,
 BUF), so either can be kept; this one never blocks on a FIFO.
 """
-from __future__ import annotations
-
 import os
 
 TYPE_CHECKING = False
@@ -20,7 +18,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 BUF = 256   # Linux >= 5.1 reads this much of the file for `#!` (BINPRM_BUF_SIZE)
 
 
-def parse(head: bytes) -> Tuple[Optional[Tuple[str, Optional[str]]], str]:
+def parse(head: bytes) -> "Tuple[Optional[Tuple[str, Optional[str]]], str]":
     """((interpreter, optional single argument), "") or (None, why not)."""
     if not head.startswith(b"#!"):
         return None, "no #! line" if not head.startswith(b"\x7fELF") else "a binary, not a script"
@@ -34,7 +32,7 @@ def parse(head: bytes) -> Tuple[Optional[Tuple[str, Optional[str]]], str]:
     return (os.fsdecode(parts[0]), os.fsdecode(arg) if arg else None), ""
 
 
-def interpreter_argv(path: str, args: Sequence[str] = ()) -> Tuple[Optional[List[str]], str]:
+def interpreter_argv(path: str, args: "Sequence[str]" = ()) -> "Tuple[Optional[List[str]], str]":
     """(argv that runs `path` with `args` through its interpreter, "") or (None, why not)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)   # a FIFO must not block us

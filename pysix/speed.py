@@ -147,15 +147,16 @@ Elsewhere, each a line or two where it applies:
   `typing` costs ms per command;
 * a command's start (a status query, a HEALTHCHECK's `pysix health`) is
   mostly its imports: each module is ~0.1 ms and a dozen system calls here
-  (12 empty ones: 1.1 ms). So no module on a client's path has `from
-  __future__ import annotations`, which imports a module of its own (~0.2
-  ms): where an annotation names what only a type checker imports it is a
-  string; run_main() lives in pysix.cli's `__init__`, which every command
-  imports anyway; svstatfmt imports signal names only to print a death by a
-  signal; and each executable in bin/ drops its own directory from sys.path
-  before importing pysix (Python puts it first; a listing of /usr/bin,
-  where a distribution installs commands, is ~0.8 ms). tests/test_clients.py
-  checks each command's imports. pysix-svstat on a supervised service, 3.12,
+  (12 empty ones: 1.1 ms). So no pysix module has `from __future__ import
+  annotations`, which imports a module of its own (~0.2 ms; once per
+  process, in with-contenv before each service's `run` too): where an
+  annotation names what only a type checker imports it is a string (3.9
+  evaluates the others); run_main() lives in pysix.cli's `__init__`, which
+  every command imports anyway; svstatfmt imports signal names only to
+  print a death by a signal; and each executable in bin/ drops its own
+  directory from sys.path before importing pysix (Python puts it first; a
+  listing of /usr/bin, where a distribution installs commands, is ~0.8
+  ms). tests/test_clients.py checks the commands' imports. pysix-svstat on a supervised service, 3.12,
   400 runs interleaved with `python3 -c pass`: +1.8-1.9 -> +0.85-0.92 ms
   over it; 542 -> 492 system calls, 41.6 -> 40.0 M instructions (callgrind);
   every other client ~40 system calls and ~0.9 M instructions fewer;
@@ -163,8 +164,6 @@ Elsewhere, each a line or two where it applies:
   shebang: `python3 -S` takes 8-12 ms to its first statement, a signal in
   that window would be lost.
 """
-from __future__ import annotations
-
 import gc
 import os
 import sys
@@ -190,7 +189,7 @@ SUPERVISOR_MODULES = (
 )
 
 
-def prepare_fork(rehearse_in: Optional[str] = None, keep: Sequence[object] = ()) -> None:
+def prepare_fork(rehearse_in: "Optional[str]" = None, keep: "Sequence[object]" = ()) -> None:
     """In the scanner, once before it forks its first supervisor; with a
     control dir (`.s6-svscan`), a supervisor's life is rehearsed there first.
     `keep`: more objects to make immortal (what the first batch's children
@@ -213,7 +212,7 @@ def prepare_fork(rehearse_in: Optional[str] = None, keep: Sequence[object] = ())
     gc.freeze()
 
 
-def _immortalize(also: tuple | list = ()) -> int:
+def _immortalize(also: "tuple | list" = ()) -> int:
     """Give the long-lived objects None's reference count: never written again.
 
     `also`: more objects that live as long as the scanner (the services'
@@ -375,10 +374,10 @@ def _plain(fn: object, classes: set) -> bool:
 # threads): while one is loaded, supervisors are forked by os.fork().
 _AT_FORK_USERS = ("threading", "random", "logging", "asyncio", "concurrent.futures",
                   "multiprocessing")
-_fork: Optional[Callable[[], int]] = None
+_fork: "Optional[Callable[[], int]]" = None
 
 
-def fork_function() -> Callable[[], int]:
+def fork_function() -> "Callable[[], int]":
     """What forks a supervisor: libc's fork() (see above) when nothing needs
     CPython's after-fork work, else os.fork."""
     global _fork
@@ -394,7 +393,7 @@ def fork_function() -> Callable[[], int]:
     return _fork
 
 
-def _checked(libc_fork) -> Callable[[], int]:
+def _checked(libc_fork) -> "Callable[[], int]":
     def fork() -> int:
         # call(): a call of a ctypes function is never specialised, and the
         # scanner wrote its counter, so this page, between each two forks
@@ -407,10 +406,10 @@ def _checked(libc_fork) -> Callable[[], int]:
     return fork
 
 
-_env: Optional[Dict[bytes, bytes]] = None
+_env: "Optional[Dict[bytes, bytes]]" = None
 
 
-def fork_env() -> Dict[bytes, bytes]:
+def fork_env() -> "Dict[bytes, bytes]":
     """What every service gets (spawn.ENV): made before the first batch of
     forks, and again only if the scanner's environment changed since (the
     first one was made immortal by prepare_fork, and is never freed)."""

@@ -6,8 +6,6 @@ second stop request (hurry) sets the deadline of every phase that `hurries`
 to now. The CMD's phase does not hurry: a second TERM goes to the CMD
 itself, which may handle it within its grace time (as under tini).
 """
-from __future__ import annotations
-
 from .record import Record
 
 TYPE_CHECKING = False
@@ -25,7 +23,7 @@ class Phase(Record):
     doc: str
 
 
-PHASES: Tuple[Phase, ...] = (
+PHASES: "Tuple[Phase, ...]" = (
     Phase("stop-cmd", "SERVICES_GRACETIME", False, False,
           "the CMD got the stop signal (TERM, or the one that stopped the container); SIGKILL at the deadline"),
     Phase("stop-services", "", False, True,
@@ -38,10 +36,10 @@ PHASES: Tuple[Phase, ...] = (
           "SIGKILL to every process left; waits up to KILL_WAIT_MS for them to go"),
     Phase("exit", "", False, True, "the exit code is decided and pysix-init exits"),
 )
-BY_NAME: Dict[str, Phase] = {p.name: p for p in PHASES}
+BY_NAME: "Dict[str, Phase]" = {p.name: p for p in PHASES}
 
 DONE, LATE = "done", "late"
-NEXT: Dict[Tuple[str, str], str] = {
+NEXT: "Dict[Tuple[str, str], str]" = {
     ("stop-cmd", DONE): "stop-services", ("stop-cmd", LATE): "stop-services",
     ("stop-services", DONE): "cont-finish",
     ("cont-finish", DONE): "kill-rest",
@@ -51,7 +49,7 @@ NEXT: Dict[Tuple[str, str], str] = {
 FIRST = PHASES[0].name
 
 
-def deadline_ms(phase: Phase, cfg: Mapping, hurried: bool) -> Optional[int]:
+def deadline_ms(phase: "Phase", cfg: "Mapping", hurried: bool) -> "Optional[int]":
     """ms from the phase's (or script's) start to its deadline; None = none."""
     if phase.name == "sigkill-rest":
         ms: Optional[int] = KILL_WAIT_MS

@@ -6,8 +6,6 @@ seconds; then its supervisor, the one owner of its process, is told to
 SIGKILL it (control letter `k`). Services that can never run (in a cycle, or
 missing a dependency) do not hold anything back.
 """
-from __future__ import annotations
-
 import os
 
 from .control import write_control
@@ -19,7 +17,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Callable, Dict, List, Optional, Set
 
 
-def reverse_graph(graph: Dict[str, List[str]]) -> Dict[str, List[str]]:
+def reverse_graph(graph: "Dict[str, List[str]]") -> "Dict[str, List[str]]":
     """Who depends on each name (pure)."""
     dependents: Dict[str, List[str]] = {}
     for name, deps in graph.items():
@@ -28,8 +26,8 @@ def reverse_graph(graph: Dict[str, List[str]]) -> Dict[str, List[str]]:
     return dependents
 
 
-def ready_to_stop(dependents: Dict[str, List[str]], running: Set[str], signalled: Set[str],
-                  blocked: Set[str]) -> List[str]:
+def ready_to_stop(dependents: "Dict[str, List[str]]", running: "Set[str]", signalled: "Set[str]",
+                  blocked: "Set[str]") -> "List[str]":
     """Running services not yet signalled that no running service depends on (pure).
 
     A dependency waits while any dependent still runs, signalled or not. Only
@@ -52,8 +50,8 @@ class OrderedStop:
     hundreds of services costs no quadratic bookkeeping.
     """
 
-    def __init__(self, loop: Loop, scandir: str, grace: Optional[float],
-                 signal_supervisor: Callable[[str], None]) -> None:
+    def __init__(self, loop: "Loop", scandir: str, grace: "Optional[float]",
+                 signal_supervisor: "Callable[[str], None]") -> None:
         self.loop = loop
         self.scandir = scandir
         self.grace = grace
@@ -68,7 +66,7 @@ class OrderedStop:
         self.signalled: Set[str] = set()
         self.timers: Dict[str, Timer] = {}
 
-    def start(self, running: Set[str]) -> None:
+    def start(self, running: "Set[str]") -> None:
         self.running = set(running)
         self._signal_ready()
 

@@ -2,8 +2,6 @@
 
 The standard library has no prctl: it is called through `_ctypes` alone
 (cfunc.py), after pysix-svscan's first forks (speed.py)."""
-from __future__ import annotations
-
 PR_SET_CHILD_SUBREAPER = 36
 
 

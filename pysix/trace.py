@@ -28,8 +28,6 @@ pysix-init, the scanner and every supervisor append to the same file with
 one O_APPEND write per record, so records never interleave. When tracing is
 off, `trace()` costs one attribute test.
 """
-from __future__ import annotations
-
 import os
 import time
 
@@ -37,7 +35,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Dict, Optional
 
-_path: Optional[str] = None
+_path: "Optional[str]" = None
 _checked = False
 _t0 = 0.0                    # Unix time stage 1 began (PYSIX_TRACE_T0 for children)
 _phase = ("stage1", 0.0)     # current phase and when it began; forked supervisors inherit it
@@ -45,7 +43,7 @@ _ALIASES = (("CONTAINER_INIT_TRACE", "PYSIX_TRACE"), ("CONTAINER_INIT_TRACE_FILE
             ("CONTAINER_INIT_TRACE_LABELS", "PYSIX_TRACE_LABELS"))
 
 
-def container_init_aliases(env: Dict[str, str]) -> None:
+def container_init_aliases(env: "Dict[str, str]") -> None:
     """container-init's names for the trace settings, when pysix's are not set."""
     for theirs, ours in _ALIASES:
         if theirs in env and ours not in env:
@@ -63,13 +61,13 @@ def enable(path: str) -> None:
     _path, _checked = path, True
 
 
-def resolve() -> Optional[str]:
+def resolve() -> "Optional[str]":
     """Where trace records go (None: off); read once per process (the scanner's
     answer before its forks is every supervisor's, see speed.py)."""
     return _path if _checked else _resolve()
 
 
-def _resolve() -> Optional[str]:
+def _resolve() -> "Optional[str]":
     global _path, _checked, _t0, _phase
     _checked = True
     on = os.environ.get("PYSIX_TRACE", "") not in ("", "0")
@@ -82,7 +80,7 @@ def _resolve() -> Optional[str]:
     return _path
 
 
-def _container_init_fields(rec: Dict[str, object], now: float) -> None:
+def _container_init_fields(rec: "Dict[str, object]", now: float) -> None:
     global _phase
     kind, phase = rec["kind"], rec.get("phase")
     start = None
@@ -97,7 +95,7 @@ def _container_init_fields(rec: Dict[str, object], now: float) -> None:
     rec.setdefault("phase", _phase[0])
 
 
-def _labels() -> Dict[str, str]:
+def _labels() -> "Dict[str, str]":
     out = {}
     for item in os.environ.get("PYSIX_TRACE_LABELS", "").split(","):
         unit, _, label = item.strip().partition(":")
@@ -107,7 +105,7 @@ def _labels() -> Dict[str, str]:
     return out
 
 
-def _snapshot_due(rec: Dict[str, object]) -> Optional[str]:
+def _snapshot_due(rec: "Dict[str, object]") -> "Optional[str]":
     """The label, when this record says a labelled service just came up."""
     if rec["kind"] != "service" or not os.environ.get("PYSIX_TRACE_LABELS"):
         return None
@@ -119,7 +117,7 @@ def _snapshot_due(rec: Dict[str, object]) -> Optional[str]:
     return label if rec.get("event") == ("ready" if says_ready else "spawn") else None
 
 
-def mem_snapshot(root: int) -> Dict[str, int]:
+def mem_snapshot(root: int) -> "Dict[str, int]":
     """PSS (KiB, from smaps_rollup) and count of `root` and its descendants."""
     parent: Dict[int, int] = {}
     for name in os.listdir("/proc"):

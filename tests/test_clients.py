@@ -221,8 +221,8 @@ def _imported(argv, env=None):
 def test_client_commands_import_no_future_and_no_signal_names_for_an_up_service(tmp, procs):
     # Each module is ~0.1 ms and a dozen system calls of a command's start
     # (speed.py). `from __future__ import annotations` imports a module of its
-    # own, so no module on a client's path has it; signal names are imported
-    # only to print a death by a signal.
+    # own, so no pysix module has it; signal names are imported only to print
+    # a death by a signal.
     scan = os.path.join(tmp, "scan")
     a = LockHolder(procs, os.path.join(scan, "a"))
     now = time.time_ns()
@@ -233,7 +233,8 @@ def test_client_commands_import_no_future_and_no_signal_names_for_an_up_service(
     for argv, rc in ((["pysix-svstat", a.sd], 0), (["pysix-svstat", "-o", "up,state", a.sd], 0),
                      (["pysix-svok", a.sd], 0), (["pysix-svc", "-u", a.sd], 100),
                      (["pysix-svwait", "-u", "-t", "100", a.sd], 0), (["pysix-svscanctl", "-a", scan], 100),
-                     (["pysix", "status"], 0), (["pysix", "health"], 0), (["pysix-svstat", b], 1)):
+                     (["pysix", "status"], 0), (["pysix", "health"], 0), (["pysix-svstat", b], 1),
+                     (["with-contenv", "true"], 0), (["pysix-setuidgid", "root", "true"], 0)):
         got, mods = _imported([os.path.join(bin_, argv[0])] + argv[1:], env)
         assert got == rc and "pysix.cli" in mods, argv
         assert not {"__future__", "typing", "pysix.cli.fastexit"} & set(mods), (argv, mods)

@@ -206,6 +206,7 @@ def test_pid1_with_only_a_cmd_loads_no_supervisor(tmp):
     modules = open(out).read().split("\n")
     assert "pysix.scan" in modules and "pysix.init" in modules
     assert [m for m in modules if m.startswith("pysix.supervise.") and m != "pysix.supervise.identity"] == []
+    assert "__future__" not in modules and "typing" not in modules     # a module each: speed.py
 
 
 REHEARSAL_CHECK = r'''

@@ -4,8 +4,6 @@ One line per finding on stdout (`ERROR path: what` / `WARNING path: what`),
 a summary on stderr. Exit 1 if there is an error (or, with --strict, a
 warning), 0 otherwise, 100 on bad usage.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -18,7 +16,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 USAGE = "pysix-check: usage: pysix-check [ --strict ] [ --root DIR ]\n"
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, "", ["strict", "root="])

@@ -4,8 +4,6 @@ Install: `pysix completion bash > /etc/bash_completion.d/pysix` (or
 `eval "$(pysix completion bash)"` in ~/.bashrc). Service names come from
 `pysix _names`, i.e. from the live scan dir at the time of the <Tab>.
 """
-from __future__ import annotations
-
 import sys
 
 from .people import parse, usage_error
@@ -52,7 +50,7 @@ complete -F _pysix pysix
 '''
 
 
-def main(ctx: Context, args: List[str]) -> int:
+def main(ctx: "Context", args: "List[str]") -> int:
     _, rest = parse(args, "completion", "", [])
     if rest != ["bash"]:
         raise usage_error("only `bash` is supported, as `pysix completion bash`", "completion")

@@ -8,8 +8,6 @@ command line starts with `-`. TERM/INT: the running command gets TERM (KILL
 5 s later), then pysix-cron exits 0. As dcrond's levels: -q: only warnings
 and failures; -qq: only failures; -qqq: nothing (the exit code still tells).
 """
-from __future__ import annotations
-
 import os
 import signal
 import sys
@@ -30,7 +28,7 @@ def _usage(msg: str) -> int:
     return 100
 
 
-def _seconds(opt: str, v: str) -> Optional[float]:
+def _seconds(opt: str, v: str) -> "Optional[float]":
     try:
         x = float(v)
     except ValueError:
@@ -38,7 +36,7 @@ def _seconds(opt: str, v: str) -> Optional[float]:
     return x if x >= 0 and x == x and x != float("inf") else None
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, "i:d:q")

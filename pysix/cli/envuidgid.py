@@ -7,8 +7,6 @@ set; -g: a group, only GID; -B: `user:group`, UID and GID (a missing part is
 values for an unknown account instead of failing; -i (the default): fail.
 Exit: 1 unknown account, 100 bad usage, 126/127 PROG cannot be run.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -26,7 +24,7 @@ class Unknown(Exception):
     pass
 
 
-def _user(name: str, numeric: bool) -> Tuple[int, int, str]:
+def _user(name: str, numeric: bool) -> "Tuple[int, int, str]":
     import pwd
     try:
         pw = pwd.getpwnam(name)
@@ -57,7 +55,7 @@ def _gidlist(user: str) -> str:
 
 
 def compute(account: str, mode: str, numeric: bool,
-            default: Optional[Tuple[str, str, str]]) -> Dict[str, str]:
+            default: "Optional[Tuple[str, str, str]]") -> "Dict[str, str]":
     """The variables to set; raises Unknown (only without a default)."""
     if mode == "B" or (numeric and mode == ""):   # as s6: -n means the user:group form
         user, _, group = account.partition(":")
@@ -97,7 +95,7 @@ def compute(account: str, mode: str, numeric: bool,
     return {"UID": str(uid), "GID": str(gid), "GIDLIST": _gidlist(name) if name else ""}
 
 
-def _parse_default(v: str) -> Optional[Tuple[str, str, str]]:
+def _parse_default(v: str) -> "Optional[Tuple[str, str, str]]":
     parts = v.split(":", 2) + ["", ""]
     uid, gid, gids = parts[0], parts[1] or "0", parts[2]
     if not uid.isdigit() or not gid.isdigit() or not all(g.isdigit() for g in gids.split(",") if g):
@@ -105,7 +103,7 @@ def _parse_default(v: str) -> Optional[Tuple[str, str, str]]:
     return uid, gid, gids
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, "iD:ugBn")

@@ -6,8 +6,6 @@ $PYSIX_SCANDIR to stop (what s6-overlay's `halt` and
 the tree (no PYSIX_RUNDIR), it is found as `pysix` finds it: PYSIX_ROOT's
 run/pysix, /run/pysix, the non-root fallback.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -18,7 +16,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional, Tuple
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 or (args and not args[0].isdigit()):
         sys.stderr.write("pysix-halt: usage: pysix-halt [ CODE ] (CODE: 0-255)\n")
@@ -48,7 +46,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
-def _paths() -> Tuple[str, str]:
+def _paths() -> "Tuple[str, str]":
     """(run dir, scan dir): the tree's own variables, else the live tree found."""
     env = os.environ
     rundir = env.get("PYSIX_RUNDIR")

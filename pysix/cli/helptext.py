@@ -6,8 +6,6 @@ command's main() runs: no cli module carries its own help, and
 a client's start-up does not pay for these texts. Each text says what the
 command does, every option, the exit codes and one example.
 """
-from __future__ import annotations
-
 import os
 
 from .. import __version__ as VERSION
@@ -16,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Dict
 
-HELP: Dict[str, str] = {}
+HELP: "Dict[str, str]" = {}
 
 HELP["pysix"] = """\
 usage: pysix [ --root DIR ] [ --scandir DIR ] COMMAND [ ARGS ]

@@ -1,6 +1,4 @@
 """pysix-init [--root DIR] [--units DIR] [--drop-in DIR] [--strict-units] [--validate] [--] [CMD ARGS...]: the container's PID 1."""
-from __future__ import annotations
-
 import os
 import sys
 
@@ -13,7 +11,7 @@ USAGE = ("pysix-init: usage: pysix-init [ --root DIR ] [ --units DIR ] [ --drop-
 _UNIT_OPTS = {"--units": "units", "--drop-in": "dropin"}
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     root = os.environ.get("PYSIX_ROOT", "/")
     units = {"units": None, "dropin": None, "strict": False, "validate": False}

@@ -9,8 +9,6 @@ is left alone and reported: the real s6 tools, when installed, keep their
 names (they drive pysix's services, and pysix's drive theirs). Running it
 again is harmless. Exit: 0, 100 bad usage, 111 DIR cannot be written.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -24,7 +22,7 @@ NAMES = (("s6-svc", "pysix-svc"), ("s6-svscanctl", "pysix-svscanctl"), ("s6-svwa
          ("with-contenv", "with-contenv"), ("logutil-service", "pysix-logutil-service"))
 
 
-def _find(name: str, path: str) -> Optional[str]:
+def _find(name: str, path: str) -> "Optional[str]":
     for d in path.split(":"):
         fn = os.path.join(d or ".", name)
         if os.path.isfile(fn) and os.access(fn, os.X_OK):
@@ -32,7 +30,7 @@ def _find(name: str, path: str) -> Optional[str]:
     return None
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 or (args and args[0].startswith("-")):
         sys.stderr.write("pysix-install-s6-names: usage: pysix-install-s6-names [ DIR ]\n")

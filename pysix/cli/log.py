@@ -5,8 +5,6 @@ archives, no timestamp, no prefix, LINEMAX 65536 bytes. -e copies every
 line to stderr too. Exit: 0 at the end of input or on TERM/INT/HUP, 100
 bad usage, 111 the directory cannot be used.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -19,7 +17,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 USAGE = "usage: pysix-log [-s SIZE] [-n COUNT] [-t iso|tai64n|none] [-p PREFIX] [-e] [-l LINEMAX] DIR"
 
 
-def parse_size(v: str) -> Optional[int]:
+def parse_size(v: str) -> "Optional[int]":
     mult = 1
     if v[-1:] in ("k", "K"):
         mult, v = 1000, v[:-1]
@@ -35,7 +33,7 @@ def _usage(msg: str) -> int:
     return 100
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, "s:n:t:p:el:")

@@ -8,8 +8,6 @@ environment as v2 does. Of s6-log's script, `nN`, `sN`, `T`, `t` and the
 directory are understood; anything else is reported once and ignored. DIR
 (or its parent, for the logger to create it) must be writable by nobody.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -24,7 +22,7 @@ DEFAULT_SCRIPT = "n20 s1000000 T"
 FALLBACK_IDS = (32768, 32768)   # v2's default when there is no `nobody`
 
 
-def script_options(script: str) -> Tuple[List[str], List[str]]:
+def script_options(script: str) -> "Tuple[List[str], List[str]]":
     """S6_LOGGING_SCRIPT -> (pysix-log options, directives it cannot follow)."""
     opts, ignored = ["-n", "20", "-s", "1000000", "-t", "none"], []
     for word in script.split():
@@ -38,7 +36,7 @@ def script_options(script: str) -> Tuple[List[str], List[str]]:
     return opts, ignored
 
 
-def _nobody() -> Tuple[int, int]:
+def _nobody() -> "Tuple[int, int]":
     import pwd
     try:
         pw = pwd.getpwnam("nobody")
@@ -47,7 +45,7 @@ def _nobody() -> Tuple[int, int]:
         return FALLBACK_IDS
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, "f:")

@@ -5,8 +5,6 @@ pysix-install-s6-names): the value and a newline on stdout, exit 0; exit 1
 with no output when VAR is not saved. With KEEP_ENV (nothing saved) VAR is
 read from the current environment. 100: bad usage.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -17,7 +15,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional
 
 
-def saved_value(var: str) -> Optional[bytes]:
+def saved_value(var: str) -> "Optional[bytes]":
     """VAR as saved at boot (or as now, with KEEP_ENV), or None."""
     name = os.fsencode(var)
     keep, _ = settings.get_int("KEEP_ENV")
@@ -31,7 +29,7 @@ def saved_value(var: str) -> Optional[bytes]:
         return None
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not args[0] or "/" in args[0]:
         sys.stderr.write("printcontenv: usage: printcontenv VARIABLE\n")

@@ -21,8 +21,6 @@ so reaping, signals and the stop sequence are PID 1's:
 * `-q`: errors only; `-qq`: only the commands' own output; `-qqq`:
   nothing at all (the commands' output goes to /dev/null).
 """
-from __future__ import annotations
-
 import math
 import os
 import shlex
@@ -48,7 +46,7 @@ class UsageError(Exception):
         self.short = short
 
 
-def parse(argv: List[str]) -> Tuple[int, float, float, List[Tuple[bool, bool, List[str]]]]:
+def parse(argv: "List[str]") -> "Tuple[int, float, float, List[Tuple[bool, bool, List[str]]]]":
     """(quiet, delay, kill timeout, [(may_fail, wait, argv), ...]) — pure."""
     quiet, delay, kill = 0, 1.0, 5.0
     i = 0
@@ -108,8 +106,8 @@ def service_name(n: int, count: int, argv0: str) -> str:
     return "%0*d-%s" % (len(str(count)), n, base or "cmd")
 
 
-def build_tree(root: str, cmds: List[Tuple[bool, bool, List[str]]], delay: float, cwd: str,
-               quiet: int = 0) -> List[str]:
+def build_tree(root: str, cmds: "List[Tuple[bool, bool, List[str]]]", delay: float, cwd: str,
+               quiet: int = 0) -> "List[str]":
     """ROOT/etc/services.d with one service per command, chained by
     dependencies; returns the service names in start order."""
     sd_root = os.path.join(root, "etc", "services.d")
@@ -148,7 +146,7 @@ def _write(path: str, text: str, mode: int = 0o644) -> None:
     os.chmod(path, mode)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         quiet, delay, kill, cmds = parse(args)

@@ -5,8 +5,6 @@ groups, and HOME, USER and LOGNAME. USER and GROUP may be numeric. Exit:
 100 bad usage or unknown user/group, 111 cannot change ids, 126/127 PROG
 cannot be run (as a shell says).
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -22,7 +20,7 @@ def _fatal(code: int, msg: str) -> int:
     return code
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--"]:
         args = args[1:]
@@ -58,7 +56,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fatal(126 if e.errno == 13 else 127, "unable to exec %s: %s" % (args[1], e.strerror))
 
 
-def _execvp(prog: str, argv: List[str]) -> None:
+def _execvp(prog: str, argv: "List[str]") -> None:
     """os.execvp without its lazy `import warnings`: after the drop the new user
     may not be able to read the interpreter's library (under /root, say)."""
     if "/" in prog:

@@ -1,6 +1,4 @@
 """pysix-supervise DIR: supervise one service directory (s6-supervise)."""
-from __future__ import annotations
-
 import sys
 
 TYPE_CHECKING = False
@@ -8,7 +6,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--"]:
         args = args[1:]

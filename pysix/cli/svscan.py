@@ -6,8 +6,6 @@ SIGQUIT quits (loggers TERM too), SIGHUP rescans and stops removed
 services, SIGALRM rescans, SIGABRT leaves at once. After a terminate the
 scanner execs `.s6-svscan/finish` if it exists.
 """
-from __future__ import annotations
-
 import os
 import _signal as signal   # the C module: `signal` adds enums (ms of imports, and enum code run on every call)
 import sys
@@ -24,7 +22,7 @@ _SCRIPTED = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signa
              signal.SIGUSR2, signal.SIGPWR, signal.SIGWINCH)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         opts, rest = getopt(args, "pt:d:c:X:", ["prefix"])

@@ -27,8 +27,6 @@ Exit codes: 100 bad usage or spec, 111 cannot set ids or directory or
 read an EnvironmentFile=, 126/127 a command cannot be run, else the
 commands' own.
 """
-from __future__ import annotations
-
 import os
 import sys
 import _signal as signal   # the C module: `signal` adds enums (ms of imports)
@@ -44,7 +42,7 @@ USAGE = ("%s: usage: %s --spec FILE | --service-dir DIR -- PROG [ ARGS... ]\n" %
 FORWARD = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
            signal.SIGUSR2, signal.SIGCONT, signal.SIGALRM, signal.SIGWINCH)
 PIDFILE_WAIT = 10.0
-_preloaded: List = []   # modules imported before the uid changes
+_preloaded: "List" = []   # modules imported before the uid changes
 
 
 class Fatal(Exception):
@@ -66,7 +64,7 @@ def plain_spec(sd: str) -> dict:
             "working_directory": _read_plain(sd, "working-directory"), "type": "plain"}
 
 
-def build_env(spec: dict, base: Dict[str, str]) -> Dict[str, str]:
+def build_env(spec: dict, base: "Dict[str, str]") -> "Dict[str, str]":
     from ..units.envfile import parse
     env = dict(base)
     for k, v in spec.get("environment") or ():
@@ -86,7 +84,7 @@ def build_env(spec: dict, base: Dict[str, str]) -> Dict[str, str]:
     return env
 
 
-def become(spec: dict, env: Dict[str, str]) -> Optional[str]:
+def become(spec: dict, env: "Dict[str, str]") -> "Optional[str]":
     """Set groups, gid, uid (and HOME...); returns the user's home or None."""
     user, group = spec.get("user") or "", spec.get("group") or ""
     if not user and not group:
@@ -118,7 +116,7 @@ def become(spec: dict, env: Dict[str, str]) -> Optional[str]:
     return ids.home
 
 
-def enter_dir(wd: str, home: Optional[str], env: Dict[str, str]) -> None:
+def enter_dir(wd: str, home: "Optional[str]", env: "Dict[str, str]") -> None:
     if not wd:
         return
     optional = wd.startswith("-")
@@ -132,14 +130,14 @@ def enter_dir(wd: str, home: Optional[str], env: Dict[str, str]) -> None:
             raise Fatal(111, "WorkingDirectory=%s: %s" % (path, e.strerror))
 
 
-def _argv(cmd: dict) -> List[str]:
+def _argv(cmd: dict) -> "List[str]":
     argv = list(cmd["argv"])
     if cmd.get("arg0"):
         return [cmd["arg0"]] + argv[1:]
     return argv
 
 
-def spawn(cmd: dict, env: Dict[str, str]) -> int:
+def spawn(cmd: dict, env: "Dict[str, str]") -> int:
     try:
         return os.posix_spawnp(cmd["argv"][0], _argv(cmd), env, setsigmask=())
     except OSError as e:
@@ -150,7 +148,7 @@ def code_of(status: int) -> int:
     return os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status
 
 
-def run_one(cmd: dict, env: Dict[str, str]) -> int:
+def run_one(cmd: dict, env: "Dict[str, str]") -> int:
     """Run to its end; the exit code (128 + signal when killed)."""
     pid = spawn(cmd, env)
     _, st = os.waitpid(pid, 0)
@@ -158,7 +156,7 @@ def run_one(cmd: dict, env: Dict[str, str]) -> int:
     return 128 - c if c < 0 else c
 
 
-def exec_cmd(cmd: dict, env: Dict[str, str]) -> NoReturn:
+def exec_cmd(cmd: dict, env: "Dict[str, str]") -> "NoReturn":
     os.environ.clear()
     os.environ.update(env)
     try:
@@ -172,7 +170,7 @@ def exec_cmd(cmd: dict, env: Dict[str, str]) -> NoReturn:
 
 
 # Type=forking and a final `-` command: this process stays and follows a child.
-def _children() -> List[int]:
+def _children() -> "List[int]":
     out: List[int] = []
     try:
         for t in os.listdir("/proc/self/task"):
@@ -183,7 +181,7 @@ def _children() -> List[int]:
     return out
 
 
-def _pid_from_file(path: str, wait: float) -> Optional[int]:
+def _pid_from_file(path: str, wait: float) -> "Optional[int]":
     import time
     deadline = time.monotonic() + wait
     while True:
@@ -210,7 +208,7 @@ def forward_to(main: int) -> None:
         signal.signal(s, lambda sig, _f: _kill(main, sig))
 
 
-def follow(main: int, ignore_failure: bool) -> NoReturn:
+def follow(main: int, ignore_failure: bool) -> "NoReturn":
     """With forward_to(main) in place: reap everything, exit as `main` did."""
     while True:
         try:
@@ -231,7 +229,7 @@ def follow(main: int, ignore_failure: bool) -> NoReturn:
     os._exit(c & 0xFF)
 
 
-def run_forking(spec: dict, cmd: dict, env: Dict[str, str]) -> NoReturn:
+def run_forking(spec: dict, cmd: dict, env: "Dict[str, str]") -> "NoReturn":
     from ..subreaper import set_subreaper
     if not set_subreaper():
         _say("warning: cannot become a child subreaper: the daemon may escape")
@@ -264,7 +262,7 @@ def run_forking(spec: dict, cmd: dict, env: Dict[str, str]) -> NoReturn:
     follow(main, False)
 
 
-def run_spec(spec: dict, argv: List[str]) -> NoReturn:
+def run_spec(spec: dict, argv: "List[str]") -> "NoReturn":
     if argv and "/" in argv[0] and not argv[0].startswith("/"):
         argv = [os.path.abspath(argv[0])] + argv[1:]   # ./run, before working-directory moves us
     env = build_env(spec, dict(os.environ))
@@ -317,7 +315,7 @@ def _say(msg: str) -> None:
         pass
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if len(args) == 2 and args[0] == "--spec":

@@ -5,8 +5,6 @@ exactly the saved one (as s6-overlay does), keeping only pysix's own
 PYSIX_* variables from the current one. Without a saved environment (for
 example PYSIX_KEEP_ENV=1) PROG runs with the current environment.
 """
-from __future__ import annotations
-
 import errno
 import os
 import sys
@@ -18,7 +16,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args:
         sys.stderr.write("with-contenv: usage: with-contenv PROG [ ARGS... ]\n")

@@ -12,8 +12,6 @@ proxy: the real service does not listen on the public address (NAME.proxy
 does, see proxydir.py); with on-connect it starts down, and the proxy
 writes `u` to its control FIFO on the first connection.
 """
-from __future__ import annotations
-
 import os
 import select
 
@@ -30,7 +28,7 @@ LISTEN_FDS_START = 3
 
 
 class Activation:
-    def __init__(self, sup: Supervisor) -> None:
+    def __init__(self, sup: "Supervisor") -> None:
         self.sup = sup
         self.fds: List[int] = handoff.take()
         self.waiting = False
@@ -86,7 +84,8 @@ class Activation:
             self.sup.policy.waiting_for = ""
 
     # what to spawn -----------------------------------------------------------------
-    def argv(self, path: str, args: List[str], notif: Optional[int], prelude: List[str]) -> Tuple[str, List[str], list]:
+    def argv(self, path: str, args: "List[str]", notif: "Optional[int]",
+             prelude: "List[str]") -> "Tuple[str, List[str], list]":
         """(path, args, file actions) for spawn(): the listeners dup2'd to 3.., through the exec shim."""
         if not self.fds or self.spec is None or self.spec.mode != "native":
             path, args = wrap(path, args, prelude)

@@ -5,8 +5,6 @@ arrives while the service starts, restarts or crash-loops waits in the
 backlog. A Unix socket file left by a previous boot is replaced; anything
 else at that path is refused.
 """
-from __future__ import annotations
-
 import os
 import stat
 
@@ -21,7 +19,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 READ_MAX = 65536
 
 
-def read_spec(sd: str) -> Tuple[Optional[SocketSpec], List[str]]:
+def read_spec(sd: str) -> "Tuple[Optional[SocketSpec], List[str]]":
     """(spec or None, warnings naming the file); (None, []) when there is no socket file."""
     path = in_dir(sd, FILE)
     if not lexists(path):
@@ -37,7 +35,7 @@ def read_spec(sd: str) -> Tuple[Optional[SocketSpec], List[str]]:
     return spec, ["%s: %s" % (path, e) for e in errs]
 
 
-def bind_one(a: Listen, spec: SocketSpec) -> "socket.socket":
+def bind_one(a: "Listen", spec: "SocketSpec") -> "socket.socket":
     """A listening, close-on-exec socket for `a`; OSError says why not."""
     import socket
     fam = {"inet": socket.AF_INET, "inet6": socket.AF_INET6, "unix": socket.AF_UNIX}[a.family]
@@ -66,7 +64,7 @@ def bind_one(a: Listen, spec: SocketSpec) -> "socket.socket":
     return s
 
 
-def bind_all(spec: SocketSpec, where: str) -> Tuple[List["socket.socket"], str]:
+def bind_all(spec: "SocketSpec", where: str) -> 'Tuple[List["socket.socket"], str]':
     """Every listener of `spec`, or ([], one line naming `where` and the address)."""
     out: List[socket.socket] = []
     for a in spec.listens:

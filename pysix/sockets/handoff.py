@@ -8,8 +8,6 @@ again after a crash) inherits them. `_child` closes every other fd with
 passed through the environment, so the supervisor's own children never see
 a stale LISTEN_FDS.
 """
-from __future__ import annotations
-
 import fcntl
 import os
 
@@ -18,11 +16,11 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Sequence
 
 HIGH_FD = 64            # the supervisor keeps listeners here, clear of 3.. where run gets them
-_inherited: List[int] = []
+_inherited: "List[int]" = []
 forked = False          # a scanner forked this supervisor: it binds, we never do
 
 
-def close_except(keep: Sequence[int], low: int = 3, high: int = 1 << 20) -> None:
+def close_except(keep: "Sequence[int]", low: int = 3, high: int = 1 << 20) -> None:
     """closerange(low, high) but for `keep`; remember them for `take`."""
     at = low
     for fd in sorted(set(keep)):
@@ -35,7 +33,7 @@ def close_except(keep: Sequence[int], low: int = 3, high: int = 1 << 20) -> None
     _inherited[:] = list(keep)
 
 
-def take() -> List[int]:
+def take() -> "List[int]":
     """The inherited listeners, moved to fds >= HIGH_FD, close-on-exec (run gets them by dup2)."""
     out = []
     for fd in _inherited:
@@ -48,7 +46,7 @@ def take() -> List[int]:
     return out
 
 
-def scanner_listeners(sd: str, warn) -> List[int]:
+def scanner_listeners(sd: str, warn) -> "List[int]":
     """The scanner's side, at service discovery: bind what `sd/socket` names.
 
     Returns the fds to hold (close-on-exec, so cont-init scripts and the
@@ -82,7 +80,7 @@ def scanner_listeners(sd: str, warn) -> List[int]:
     return [s.detach() for s in socks]
 
 
-def _take_over(sd: str, spec, holder: int, warn) -> List[int]:
+def _take_over(sd: str, spec, holder: int, warn) -> "List[int]":
     """A supervisor a previous scanner left holds the listeners: copy them out
     of it (takeover.py); bind only what it does not hold, with one warning."""
     from .bind import bind_one

@@ -14,8 +14,6 @@ half-close is passed on with shutdown(SHUT_WR); the connection ends when
 both directions have, or on any error (a backend that restarts resets its
 connections; new ones wait for it again).
 """
-from __future__ import annotations
-
 import errno
 import os
 import select
@@ -58,7 +56,7 @@ class Pump:
     """One direction: src socket -> dst socket."""
     __slots__ = ("src", "dst", "pr", "pw", "held", "buf", "eof", "done", "want")
 
-    def __init__(self, src: socket.socket, dst: socket.socket, splice: bool) -> None:
+    def __init__(self, src: "socket.socket", dst: "socket.socket", splice: bool) -> None:
         self.src, self.dst = src, dst
         self.pr = self.pw = -1
         if splice:
@@ -122,7 +120,7 @@ class Pump:
 
 
 class Conn:
-    def __init__(self, px: "Proxy", client: socket.socket) -> None:
+    def __init__(self, px: "Proxy", client: "socket.socket") -> None:
         self.px = px
         self.c = client
         self.b: Optional[socket.socket] = None
@@ -226,7 +224,7 @@ class Conn:
 
 
 class Proxy:
-    def __init__(self, loop: IOLoop, listeners: List[socket.socket], target: Listen, target_text: str,
+    def __init__(self, loop: "IOLoop", listeners: "List[socket.socket]", target: "Listen", target_text: str,
                  service: str, timeout: float, splice: bool = True) -> None:
         self.loop = loop
         self.listeners = listeners
@@ -247,7 +245,7 @@ class Proxy:
         except OSError:
             pass
 
-    def accept(self, ls: socket.socket) -> None:
+    def accept(self, ls: "socket.socket") -> None:
         for _ in range(64):
             try:
                 c, _ = ls.accept()
@@ -278,7 +276,7 @@ class Proxy:
             self.say("cannot start the service through %s: %s" % (self.control, e))
 
 
-def listen_fds() -> List[socket.socket]:
+def listen_fds() -> "List[socket.socket]":
     """sd_listen_fds(): the sockets at 3.. when LISTEN_PID is ours."""
     try:
         if int(os.environ.get("LISTEN_PID", "0")) != os.getpid():
@@ -305,7 +303,7 @@ def _raise_nofile() -> None:
             pass
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: "Optional[List[str]]" = None) -> int:
     import argparse
     ap = argparse.ArgumentParser(prog="pysix-proxy", description="accept, start the service on demand, forward")
     ap.add_argument("--service", required=True, help="the service dir to start with `u`")

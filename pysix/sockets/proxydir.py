@@ -5,8 +5,6 @@ listeners in native mode, bound by the scanner and started at boot, and its
 `run` execs the proxy (proxy.py) pointed at ../NAME and the proxy target.
 Only a dir carrying our marker is ever rewritten.
 """
-from __future__ import annotations
-
 import os
 import sys
 
@@ -16,7 +14,7 @@ MARKER = "pysix-generated"
 SUFFIX = ".proxy"
 
 
-def proxy_files(name: str, spec: SocketSpec) -> dict:
+def proxy_files(name: str, spec: "SocketSpec") -> dict:
     """{file: (content, mode)} of NAME.proxy (pure)."""
     import shlex
     pub = SocketSpec()
@@ -34,7 +32,7 @@ def proxy_files(name: str, spec: SocketSpec) -> dict:
             MARKER: ("proxy for %s\n" % name, 0o644)}
 
 
-def ensure(sd: str, spec: SocketSpec) -> str:
+def ensure(sd: str, spec: "SocketSpec") -> str:
     """Write (or refresh) NAME.proxy beside `sd`; '' or one line saying why not."""
     sd = sd.rstrip("/")
     name = os.path.basename(sd)

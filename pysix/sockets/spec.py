@@ -17,8 +17,6 @@
 `.socket` unit's ListenStream=, ActivationMode=, ProxyTarget=, SocketUser=,
 SocketGroup= and SocketMode= become.
 """
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Optional, Tuple
@@ -63,7 +61,7 @@ class SocketSpec:
         self.name = ""
 
 
-def format_listen(a: Listen) -> str:
+def format_listen(a: "Listen") -> str:
     if a.family == "unix":
         return a.path
     if a.family == "inet6":
@@ -71,14 +69,14 @@ def format_listen(a: Listen) -> str:
     return "%s:%d" % (a.host, a.port)
 
 
-def _port(s: str) -> Optional[int]:
+def _port(s: str) -> "Optional[int]":
     if not s.isdigit() or len(s) > 5:
         return None
     n = int(s)
     return n if 0 < n < 65536 else None
 
 
-def parse_address(s: str) -> Tuple[Optional[Listen], str]:
+def parse_address(s: str) -> "Tuple[Optional[Listen], str]":
     """`8080`, `host:port`, `[v6]:port` or `/path` -> (Listen, '') or (None, why)."""
     s = s.strip()
     if not s:
@@ -111,7 +109,7 @@ def parse_address(s: str) -> Tuple[Optional[Listen], str]:
     return Listen("inet", host, port), ""
 
 
-def parse(text: str) -> Tuple[Optional[SocketSpec], List[str]]:
+def parse(text: str) -> "Tuple[Optional[SocketSpec], List[str]]":
     """(spec, problems): spec is None when the file cannot be used at all.
 
     Problems are phrased `line N: ...` for the caller to prefix with the file.
@@ -198,7 +196,7 @@ def parse(text: str) -> Tuple[Optional[SocketSpec], List[str]]:
     return (None if fatal else spec), errs
 
 
-def render(spec: SocketSpec) -> str:
+def render(spec: "SocketSpec") -> str:
     """The `socket` file text for `spec` (what a .socket unit is converted to)."""
     out = ["listen %s" % format_listen(a) for a in spec.listens]
     out.append("mode %s" % spec.mode)

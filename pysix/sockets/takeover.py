@@ -14,8 +14,6 @@ stream socket bound to one of the addresses of the `socket` file.
 Only the scanner runs this, and only when a live supervisor holds the
 service's lock (ctypes and socket are imported here, not on any common path).
 """
-from __future__ import annotations
-
 import os
 
 from .spec import Listen, format_listen
@@ -46,7 +44,7 @@ def _pidfd_getfd():
     return getfd
 
 
-def socket_fds(pid: int) -> List[int]:
+def socket_fds(pid: int) -> "List[int]":
     """The fd numbers of `pid` that are sockets, one per socket (dups skipped)."""
     out, seen = [], set()
     d = "/proc/%d/fd" % pid
@@ -69,7 +67,7 @@ def _ip(family: int, host: str) -> bytes:
         return b""
 
 
-def matches(a: Listen, family: int, name) -> bool:
+def matches(a: "Listen", family: int, name) -> bool:
     """Is a listening socket of `family` bound to `name` (getsockname) the one `a` names?"""
     import socket
     if a.family == "unix":
@@ -83,7 +81,7 @@ def matches(a: Listen, family: int, name) -> bool:
     return not want or want == _ip(fam, name[0])    # a host name: the port decides
 
 
-def take_over(pid: int, spec: SocketSpec) -> Tuple[Dict[int, int], str]:
+def take_over(pid: int, spec: "SocketSpec") -> "Tuple[Dict[int, int], str]":
     """({index in spec.listens: fd}, '' or why not all): the listeners `pid` holds, as our own fds."""
     import socket
     got: Dict[int, int] = {}

@@ -11,15 +11,13 @@ warning saying so, as is one whose Service= names no loaded unit or
 service dir. The timeout the proxy waits for ProxyTarget= defaults to the
 service's TimeoutStartSec= (the caller passes it).
 """
-from __future__ import annotations
-
 from .spec import ACTIVATIONS, MODES, SocketSpec, parse_address
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Dict, List, Optional, Tuple
 
-SOCKET_DIRECTIVES: Dict[Tuple[str, str], bool] = {
+SOCKET_DIRECTIVES: "Dict[Tuple[str, str], bool]" = {
     ("Unit", "Description"): False, ("Unit", "Documentation"): True,
     ("Socket", "ListenStream"): True, ("Socket", "SocketUser"): False,
     ("Socket", "SocketGroup"): False, ("Socket", "SocketMode"): False,
@@ -30,15 +28,15 @@ SOCKET_DIRECTIVES: Dict[Tuple[str, str], bool] = {
 }
 
 
-def service_of(name: str, service_directive: Optional[str]) -> str:
+def service_of(name: str, service_directive: "Optional[str]") -> str:
     """The unit name a socket unit activates: Service=, else web.socket -> web.service."""
     if service_directive:
         return service_directive if "." in service_directive else service_directive + ".service"
     return name[:-len(".socket")] + ".service"
 
 
-def interpret(p, name: str, timeout_start: Optional[float] = None
-              ) -> Tuple[Optional[SocketSpec], str, List[str], List[str]]:
+def interpret(p, name: str, timeout_start: "Optional[float]" = None
+              ) -> "Tuple[Optional[SocketSpec], str, List[str], List[str]]":
     """(spec or None, service unit name, warnings, errors) of a parsed .socket unit."""
     from ..units.values import parse_bool, parse_timespan
     warnings: List[str] = list(p.warnings)
@@ -109,8 +107,8 @@ def interpret(p, name: str, timeout_start: Optional[float] = None
     return (None if errors else spec), service_of(name, p.get("Socket", "Service")), warnings, errors
 
 
-def load_socket(path: str, name: str, text: str, timeouts: Dict[str, Optional[float]]
-                ) -> Tuple[Optional[SocketSpec], str, List[str], List[str]]:
+def load_socket(path: str, name: str, text: str, timeouts: "Dict[str, Optional[float]]"
+                ) -> "Tuple[Optional[SocketSpec], str, List[str], List[str]]":
     """Parse and interpret one .socket file; `timeouts`: service unit -> TimeoutStartSec."""
     from ..units.parser import parse
     p = parse(text, path, SOCKET_DIRECTIVES)
@@ -118,7 +116,7 @@ def load_socket(path: str, name: str, text: str, timeouts: Dict[str, Optional[fl
     return interpret(p, name, timeouts.get(svc))
 
 
-def attach(us, sockets: Dict[str, str], extra: set) -> None:
+def attach(us, sockets: "Dict[str, str]", extra: set) -> None:
     """Load the .socket files `sockets` (name -> path) into `us.sockets`
     (name -> (service dir name, spec)); problems go to us.warnings/errors."""
     from ..units.loader import read_units
@@ -138,7 +136,7 @@ def attach(us, sockets: Dict[str, str], extra: set) -> None:
         us.sockets[name] = (sname, spec)
 
 
-def describe(name: str, sname: str, spec: SocketSpec) -> str:
+def describe(name: str, sname: str, spec: "SocketSpec") -> str:
     """One --validate line."""
     from .spec import format_listen
     bits = ["%s: socket service=%s mode=%s" % (name, sname, spec.mode)]

@@ -17,8 +17,6 @@ The scanner writes `supervise/pysix-reaped` (`PID START WSTAT`) when it reaps
 a process that a dead supervisor's record names, so the adopting supervisor
 learns the real wait status.
 """
-from __future__ import annotations
-
 import os
 import time
 
@@ -32,7 +30,7 @@ RECORD = "supervise/pysix-run"
 REAPED = "supervise/pysix-reaped"
 KINDS = ("run", "finish", "spawning")
 
-_boot: Optional[str] = None
+_boot: "Optional[str]" = None
 _tck = 0
 _READ = os.O_RDONLY | os.O_CLOEXEC
 
@@ -56,7 +54,7 @@ def ticks_now() -> int:
     return call(int, call(time.clock_gettime, time.CLOCK_BOOTTIME) * _tck)   # call(): specialised.py
 
 
-def parse_stat(data: bytes) -> Optional[Tuple[str, int, int, int]]:
+def parse_stat(data: bytes) -> "Optional[Tuple[str, int, int, int]]":
     """(state, ppid, session, start ticks) from /proc/PID/stat contents (pure)."""
     try:
         f = data.rsplit(b")", 1)[1].split()
@@ -65,7 +63,7 @@ def parse_stat(data: bytes) -> Optional[Tuple[str, int, int, int]]:
         return None
 
 
-def proc_stat(pid: int) -> Optional[Tuple[str, int, int, int]]:
+def proc_stat(pid: int) -> "Optional[Tuple[str, int, int, int]]":
     try:
         fd = os.open(f"/proc/{pid}/stat", _READ)
     except OSError:
@@ -82,7 +80,7 @@ def format_record(kind: str, pid: int, start: int, boot: str) -> bytes:
     return f"{kind} {pid:d} {start:d} {boot}\n".encode("ascii", "replace")
 
 
-def parse_record(data: bytes) -> Optional[Tuple[str, int, int, str]]:
+def parse_record(data: bytes) -> "Optional[Tuple[str, int, int, str]]":
     """(kind, pid, start, boot) or None for anything malformed (pure)."""
     parts = data.split(b"\n", 1)[0].split()
     if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
@@ -93,12 +91,12 @@ def parse_record(data: bytes) -> Optional[Tuple[str, int, int, str]]:
     return kind, int(parts[1]), int(parts[2]), parts[3].decode("ascii", "replace")
 
 
-def matches(rec: Tuple[str, int, int, str], boot: str, stat: Optional[Tuple[str, int, int, int]]) -> bool:
+def matches(rec: "Tuple[str, int, int, str]", boot: str, stat: "Optional[Tuple[str, int, int, int]]") -> bool:
     """The process behind `stat` is exactly the one `rec` names (pure)."""
     return stat is not None and rec[3] == boot and stat[3] == rec[2]
 
 
-def read_record(path: str = RECORD) -> Optional[Tuple[str, int, int, str]]:
+def read_record(path: str = RECORD) -> "Optional[Tuple[str, int, int, str]]":
     if not os.access(path, os.F_OK, follow_symlinks=False):
         return None     # the usual case, without an exception (speed.py)
     try:
@@ -113,7 +111,7 @@ def read_record(path: str = RECORD) -> Optional[Tuple[str, int, int, str]]:
         os.close(fd)
 
 
-def read_reaped(pid: int, start: int, path: str = REAPED) -> Optional[int]:
+def read_reaped(pid: int, start: int, path: str = REAPED) -> "Optional[int]":
     """The wait status the scanner recorded for exactly that process, if any."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -131,7 +129,7 @@ def read_reaped(pid: int, start: int, path: str = REAPED) -> Optional[int]:
     return None
 
 
-def find_unrecorded(parent: int, since_ticks: int, cwd: str) -> List[int]:
+def find_unrecorded(parent: int, since_ticks: int, cwd: str) -> "List[int]":
     """Candidates for a run spawned by a supervisor killed before it wrote
     its record: session leaders re-parented to `parent` (the scanner) that
     started at or after `since_ticks`; those whose cwd is `cwd` first."""

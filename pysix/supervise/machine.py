@@ -14,8 +14,6 @@ One deadline per supervisor; what it means depends on the state: DOWN ->
 start run, UP -> SIGKILL run (armed by a down request), FINISH -> SIGKILL
 finish.
 """
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Callable, Dict, List, Tuple
@@ -87,7 +85,7 @@ class Core:
         self.restart_delay = 0.0   # `restart-delay`: at least this long between a down and the restart
 
 
-def step(core: Core, event: int, arg: object = None, now: float = 0.0) -> List[Effect]:
+def step(core: "Core", event: int, arg: object = None, now: float = 0.0) -> "List[Effect]":
     handler = TABLE.get((core.state, event))
     if handler is None:
         return []
@@ -97,23 +95,23 @@ def step(core: Core, event: int, arg: object = None, now: float = 0.0) -> List[E
 
 # helpers -------------------------------------------------------------------
 
-def _deadline(core: Core, seconds: object) -> Effect:
+def _deadline(core: "Core", seconds: object) -> "Effect":
     core.armed = seconds is not None
     return (FX_DEADLINE, seconds)
 
 
-def _may_start(core: Core) -> bool:
+def _may_start(core: "Core") -> bool:
     return not core.tree_stop and not core.last
 
 
-def _start(core: Core) -> List[Effect]:
+def _start(core: "Core") -> "List[Effect]":
     fx = [_deadline(core, None)] if core.armed else []
     if _may_start(core):
         fx.append((FX_START,))
     return fx
 
 
-def _after_down(core: Core, now: float) -> List[Effect]:
+def _after_down(core: "Core", now: float) -> "List[Effect]":
     """The down sequence is complete: exit, restart, or wait to restart."""
     if core.last:
         core.state = EXITED
@@ -126,7 +124,7 @@ def _after_down(core: Core, now: float) -> List[Effect]:
     return [_deadline(core, delay)]
 
 
-def _take_down(core: Core, timeout_kill: object) -> List[Effect]:
+def _take_down(core: "Core", timeout_kill: object) -> "List[Effect]":
     """`d` while up: down-signal then SIGCONT; arm timeout-kill once."""
     core.want_up = False
     core.paused = False
@@ -139,41 +137,41 @@ def _take_down(core: Core, timeout_kill: object) -> List[Effect]:
 
 # handlers: (core, arg, now) -> effects ---------------------------------------
 
-def down_up(core: Core, arg: object, now: float) -> List[Effect]:
+def down_up(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.want_up = True
     core.hold = False
     return [(FX_STATUS,)] + _start(core)
 
 
-def down_once(core: Core, arg: object, now: float) -> List[Effect]:
+def down_once(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.want_up = False
     core.hold = False
     return [(FX_STATUS,)] + _start(core)
 
 
-def any_want_up(core: Core, arg: object, now: float) -> List[Effect]:
+def any_want_up(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.want_up = True
     core.hold = False
     return [(FX_STATUS,)]
 
 
-def any_want_down(core: Core, arg: object, now: float) -> List[Effect]:
+def any_want_down(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.want_up = False
     return [(FX_STATUS,)]
 
 
-def down_down(core: Core, arg: object, now: float) -> List[Effect]:
+def down_down(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.want_up = False
     fx = [_deadline(core, None)] if core.armed else []   # no pending restart
     fx.append((FX_STATUS,))
     return fx
 
 
-def up_down(core: Core, arg: object, now: float) -> List[Effect]:
+def up_down(core: "Core", arg: object, now: float) -> "List[Effect]":
     return _take_down(core, arg)
 
 
-def up_signal(core: Core, arg: object, now: float) -> List[Effect]:
+def up_signal(core: "Core", arg: object, now: float) -> "List[Effect]":
     if arg == SIG_PAUSE:
         core.paused = True
         return [(FX_KILL, SIGSTOP), (FX_STATUS,)]
@@ -183,40 +181,40 @@ def up_signal(core: Core, arg: object, now: float) -> List[Effect]:
     return [(FX_KILL, arg)]
 
 
-def down_exit(core: Core, arg: object, now: float) -> List[Effect]:
+def down_exit(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.state = EXITED
     return [(FX_EXIT,)]
 
 
-def busy_exit(core: Core, arg: object, now: float) -> List[Effect]:
+def busy_exit(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.last = True
     return [(FX_STDIO_NULL,)]
 
 
-def up_term(core: Core, arg: object, now: float) -> List[Effect]:
+def up_term(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.last = True
     return _take_down(core, arg)
 
 
-def finish_term(core: Core, arg: object, now: float) -> List[Effect]:
+def finish_term(core: "Core", arg: object, now: float) -> "List[Effect]":
     if core.last:
         return []
     core.last = True
     return [(FX_STDIO_NULL,)]
 
 
-def down_spawned(core: Core, arg: object, now: float) -> List[Effect]:
+def down_spawned(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.state = UP
     core.paused = False
     core.last_spawn = now
     return [(FX_STATUS,), (FX_EVENT, b"u")]
 
 
-def down_spawn_later(core: Core, arg: object, now: float) -> List[Effect]:
+def down_spawn_later(core: "Core", arg: object, now: float) -> "List[Effect]":
     return [_deadline(core, arg)]
 
 
-def down_adopt_run(core: Core, arg: object, now: float) -> List[Effect]:
+def down_adopt_run(core: "Core", arg: object, now: float) -> "List[Effect]":
     # Taken over, not started: no `u` event, and the restart throttle counts
     # from now (its real start time is unknown to this supervisor's clock).
     core.state = UP
@@ -224,12 +222,12 @@ def down_adopt_run(core: Core, arg: object, now: float) -> List[Effect]:
     return [(FX_STATUS,)]
 
 
-def down_adopt_finish(core: Core, arg: object, now: float) -> List[Effect]:
+def down_adopt_finish(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.state = FINISH
     return [(FX_STATUS,)]
 
 
-def up_died(core: Core, arg: object, now: float) -> List[Effect]:
+def up_died(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.paused = False
     fx: List[Effect] = [_deadline(core, None)] if core.armed else []
     if arg is None:          # no finish script: the whole down sequence at once
@@ -246,7 +244,7 @@ def up_died(core: Core, arg: object, now: float) -> List[Effect]:
     return fx
 
 
-def finish_done(core: Core, arg: object, now: float) -> List[Effect]:
+def finish_done(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.state = DOWN
     if arg:                  # finish exited 125: stay down
         core.want_up = False
@@ -257,35 +255,35 @@ def finish_done(core: Core, arg: object, now: float) -> List[Effect]:
     return fx
 
 
-def down_deadline(core: Core, arg: object, now: float) -> List[Effect]:
+def down_deadline(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.armed = False
     if core.want_up and not core.hold and _may_start(core):
         return [(FX_START,)]
     return []
 
 
-def busy_deadline(core: Core, arg: object, now: float) -> List[Effect]:
+def busy_deadline(core: "Core", arg: object, now: float) -> "List[Effect]":
     # timeout-kill (UP) or timeout-finish (FINISH) reached: SIGKILL, and again every 5 s.
     return [(FX_KILL, SIGCONT), (FX_KILL, SIGKILL), _deadline(core, KILL_REPEAT)]
 
 
-def any_tree_stop(core: Core, arg: object, now: float) -> List[Effect]:
+def any_tree_stop(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.tree_stop = True
     if core.state == DOWN and core.armed:
         return [_deadline(core, None)]
     return []
 
 
-def down_veto(core: Core, arg: object, now: float) -> List[Effect]:
+def down_veto(core: "Core", arg: object, now: float) -> "List[Effect]":
     return [(FX_STATUS,)]
 
 
-def any_quit(core: Core, arg: object, now: float) -> List[Effect]:
+def any_quit(core: "Core", arg: object, now: float) -> "List[Effect]":
     core.state = EXITED
     return [(FX_EXIT,)]
 
 
-TABLE: Dict[Tuple[int, int], Callable[[Core, object, float], List[Effect]]] = {
+TABLE: "Dict[Tuple[int, int], Callable[[Core, object, float], List[Effect]]]" = {
     (DOWN, EV_UP): down_up,
     (UP, EV_UP): any_want_up,
     (FINISH, EV_UP): any_want_up,

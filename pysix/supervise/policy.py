@@ -29,8 +29,6 @@ and, at the end of each down sequence, `down_letters()` for the event letters
   `restart-delay` (ms) is waited for before a restart.
 * `exit-container-on-failure`: a failure stops the tree (code non-zero).
 """
-from __future__ import annotations
-
 import os
 import time
 
@@ -55,7 +53,7 @@ CHECK_RUN_MAX = 10.0   # a check still running after this is killed and counts a
 
 
 class Policy:
-    def __init__(self, sup: Supervisor) -> None:
+    def __init__(self, sup: "Supervisor") -> None:
         self.sup = sup
         self.failed_reason = ""
         self.waiting_for = ""
@@ -76,14 +74,14 @@ class Policy:
         self.said: dict = {}    # what was last warned about each file: say it once
         self.req_subs: List[Tuple[int, str]] = []
 
-    def warn_once(self, key: str, msg: Optional[str]) -> None:
+    def warn_once(self, key: str, msg: "Optional[str]") -> None:
         """Warn about `key` (a file) when what is wrong with it changes."""
         if msg and self.said.get(key) != msg:
             self.sup.warn(msg)
         self.said[key] = msg
 
     # the state line -----------------------------------------------------------
-    def state(self) -> PolicyState:
+    def state(self) -> "PolicyState":
         sup = self.sup
         limit = self.limit      # deaths are recorded only at a death, which rereads the file
         deaths = self.window.count(call(time.monotonic), limit[1] if limit else None)
@@ -404,7 +402,7 @@ class Policy:
                                                 "restart-delay: invalid value %r (want milliseconds)" % data[:30]))
         return truediv(ms or 0, 1000.0)     # 3.12 specialises no `/` (specialised.py)
 
-    def _restart_limit(self) -> Optional[Tuple[int, float]]:
+    def _restart_limit(self) -> "Optional[Tuple[int, float]]":
         data, why = read_file(".", "restart-limit", 64)
         lim, bad = check_restart_limit(data)
         self.warn_once("restart-limit", why or bad)

@@ -5,8 +5,6 @@ mount such as `docker run --read-only --tmpfs /run`; ENOEXEC: no `#!` the
 kernel accepts) is run through the interpreter its `#!` line names, the way
 the kernel would have, as s6-overlay v2's fix-attrs made such scripts run.
 """
-from __future__ import annotations
-
 import errno
 import os
 
@@ -21,14 +19,14 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 # it forks (scan._fork_all), so every supervisor shares one copy; os.environ
 # converted at each spawn (a str object per key and value) costs each
 # supervisor its own pages. None: os.environ (pysix-supervise on its own).
-ENV: Optional[Dict[bytes, bytes]] = None
+ENV: "Optional[Dict[bytes, bytes]]" = None
 
 
 class SpawnError(OSError):
     """str(): one line, `./run: not executable (no #! line)`."""
 
 
-def spawn(path: str, args: List[str], **kw) -> int:
+def spawn(path: str, args: "List[str]", **kw) -> int:
     """posix_spawn `path` with argv [basename] + args; SpawnError saying why not."""
     argv = [path.rpartition("/")[2], *args]    # not basename + a list +: see speed.py
     try:

@@ -18,8 +18,6 @@ s6 tools can drive it. Where pysix deliberately differs from s6:
 * once the scanner stops the tree (`.s6-svscan/pysix-stopping`), nothing is
   started again, so each death runs `finish` once.
 """
-from __future__ import annotations
-
 import errno
 import fcntl
 import os
@@ -94,7 +92,7 @@ class Fatal(Exception):
 
 
 class Supervisor:
-    def __init__(self, name: str, loop: Loop, prog: str = "pysix-supervise") -> None:
+    def __init__(self, name: str, loop: "Loop", prog: str = "pysix-supervise") -> None:
         self.name = name
         self.loop = loop
         self.prog = prog
@@ -246,7 +244,7 @@ class Supervisor:
         if self.core.state == DOWN and self.core.want_up:
             self.apply((FX_START,))
 
-    def _read_old_status(self) -> Optional[Status]:
+    def _read_old_status(self) -> "Optional[Status]":
         try:
             data = read_small(".", "supervise/status", 64)
             return unpack_status(data) if data is not None else None
@@ -254,7 +252,7 @@ class Supervisor:
             return None
 
     # taking over what a killed supervisor left ------------------------------
-    def _adopt(self, rec: Optional[tuple], old: Optional[Status]) -> None:
+    def _adopt(self, rec: "Optional[tuple]", old: "Optional[Status]") -> None:
         """Take over the run or finish the identity record names, if it is alive."""
         if rec is None:
             return
@@ -296,7 +294,7 @@ class Supervisor:
             self.feed(EV_ADOPT_FINISH)
             self.warn("took over finish (pid %d) left by the previous supervisor" % pid)
 
-    def _adopted_run(self, pid: int, start: int, fd: int, old: Optional[Status]) -> None:
+    def _adopted_run(self, pid: int, start: int, fd: int, old: "Optional[Status]") -> None:
         self.pid, self.adopted_fd, self.adopted_start = pid, fd, start
         self.group.adopted(pid)     # its session, for its leftovers (kill-mode)
         if old is not None and old.pid == pid:
@@ -335,7 +333,7 @@ class Supervisor:
             if wst is not None:
                 self._adopted_dead(wst)
 
-    def _adopted_dead(self, wst: Optional[int]) -> None:
+    def _adopted_dead(self, wst: "Optional[int]") -> None:
         if self.reaped_timer is not None:
             self.reaped_timer.cancel()
             self.reaped_timer = None
@@ -352,7 +350,7 @@ class Supervisor:
             self.on_finish_end(st)
 
     # status and events ----------------------------------------------------
-    def status(self) -> Status:
+    def status(self) -> "Status":
         core = self.core
         flags = 0     # distinct bits, each added once: `+` is specialised, `|` not (specialised.py)
         if core.paused:
@@ -486,7 +484,7 @@ class Supervisor:
         self.feed(EV_SPAWNED, pid)
         call(trace, "service", name=self.name, event="spawn", run_pid=pid)
 
-    def _tree_check(self) -> Optional[float]:
+    def _tree_check(self) -> "Optional[float]":
         """0: go; None: the tree is stopping; else seconds to wait and look again.
 
         A finish that ran `s6-svscanctl -t` wrote to the scanner's FIFO before
@@ -845,7 +843,7 @@ def make_ctldir(d: str) -> None:
         raise Fatal(100, "%s exists and is not a directory" % d)
 
 
-def run_supervisor(sd: str, name: Optional[str] = None, prog: str = "pysix-supervise",
+def run_supervisor(sd: str, name: "Optional[str]" = None, prog: str = "pysix-supervise",
                    verbosity: int = 0) -> int:
     """Supervise `sd` until told to exit; the whole life of one supervisor process."""
     name = name if name is not None else sd

@@ -22,8 +22,6 @@ An image's CI can load its units and assert on them::
 `parse(text, path) -> Parsed`: the bare syntax, for golden tests.
 `service_files(unit, helper_argv) -> {file: (bytes, mode)}`: the service dir.
 """
-from __future__ import annotations
-
 __all__ = ["load", "UnitSet", "Unit", "describe", "parse", "Parsed", "service_files"]
 _WHERE = {"load": "loader", "UnitSet": "loader", "Unit": "model", "describe": "model",
           "parse": "parser", "Parsed": "parser", "service_files": "convert"}

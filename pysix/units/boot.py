@@ -1,7 +1,5 @@
 """Stage 1 of pysix-init for unit files: load, convert into the live scan dir,
 then evaluate every service dir's `conditions` (units' and services.d's alike)."""
-from __future__ import annotations
-
 import os
 
 from ..trace import trace
@@ -16,13 +14,13 @@ UNITS_DIR = "etc/container-init/units"
 DROPIN_DIR = "etc/container-init.d"
 
 
-def default_dirs(root: str) -> Tuple[Optional[str], Optional[str]]:
+def default_dirs(root: str) -> "Tuple[Optional[str], Optional[str]]":
     """The seed's defaults, under the container root, when they exist."""
     u, d = os.path.join(root, UNITS_DIR), os.path.join(root, DROPIN_DIR)
     return (u if os.path.isdir(u) else None), (d if os.path.isdir(d) else None)
 
 
-def _service_names(scandir: str) -> List[str]:
+def _service_names(scandir: str) -> "List[str]":
     try:
         return sorted(n for n in os.listdir(scandir)
                       if not n.startswith(".") and os.path.isdir(os.path.join(scandir, n)))
@@ -30,7 +28,7 @@ def _service_names(scandir: str) -> List[str]:
         return []
 
 
-def user_files(root: str) -> Tuple[str, str]:
+def user_files(root: str) -> "Tuple[str, str]":
     """The container's passwd and group files (under --root when it has them)."""
     out = []
     for name in ("passwd", "group"):
@@ -39,8 +37,8 @@ def user_files(root: str) -> Tuple[str, str]:
     return out[0], out[1]
 
 
-def install(root: str, scandir: str, units_dir: Optional[str], dropin_dir: Optional[str],
-            say: Callable[[str], None], env: Optional[Mapping[str, str]] = None) -> Optional[UnitSet]:
+def install(root: str, scandir: str, units_dir: "Optional[str]", dropin_dir: "Optional[str]",
+            say: "Callable[[str], None]", env: "Optional[Mapping[str, str]]" = None) -> "Optional[UnitSet]":
     """Convert the units into `scandir` beside what is already there; one line per problem."""
     env = dict(os.environ) if env is None else env
     us = None
@@ -75,7 +73,8 @@ def install(root: str, scandir: str, units_dir: Optional[str], dropin_dir: Optio
     return us
 
 
-def apply_conditions(root: str, scandir: str, env: Mapping[str, str], say: Callable[[str], None]) -> List[str]:
+def apply_conditions(root: str, scandir: str, env: "Mapping[str, str]",
+                     say: "Callable[[str], None]") -> "List[str]":
     """A service dir whose `conditions` are not met gets `down` (loaded, not
     started) and a line saying why; dependents stop waiting for it, as
     systemd's Requires= on a condition-skipped unit does not block."""

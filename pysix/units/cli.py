@@ -1,6 +1,4 @@
 """pysix-init's unit options: defaults, --validate, --strict-units (before any supervision)."""
-from __future__ import annotations
-
 import os
 import sys
 
@@ -9,7 +7,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Dict, Optional
 
 
-def resolve_dirs(root: str, opts: Dict) -> None:
+def resolve_dirs(root: str, opts: "Dict") -> None:
     """Fill in the defaults (under --root, when they exist) in place."""
     if opts.get("units") is None or opts.get("dropin") is None:
         from .boot import default_dirs
@@ -20,7 +18,7 @@ def resolve_dirs(root: str, opts: Dict) -> None:
             opts["dropin"] = dd
 
 
-def prepare(root: str, opts: Dict) -> Optional[int]:
+def prepare(root: str, opts: "Dict") -> "Optional[int]":
     """None: go on and boot; else the exit code (--validate done, or a bad option)."""
     resolve_dirs(root, opts)
     for k in ("units", "dropin"):

@@ -9,8 +9,6 @@ under the container root (`--root`).
 
 The same lines, one per line, make a plain service dir's `conditions` file.
 """
-from __future__ import annotations
-
 import os
 
 from ..record import Record
@@ -32,7 +30,7 @@ class Condition(Record):
         return "%s=%s%s%s" % (self.kind, "|" if self.trigger else "", "!" if self.negate else "", self.arg)
 
 
-def parse_condition(kind: str, value: str) -> Tuple[Optional[Condition], Optional[str]]:
+def parse_condition(kind: str, value: str) -> "Tuple[Optional[Condition], Optional[str]]":
     """(Condition, None) or (None, why it is invalid)."""
     v = value.strip()
     trigger = v.startswith("|")
@@ -52,7 +50,7 @@ def parse_condition(kind: str, value: str) -> Tuple[Optional[Condition], Optiona
     return Condition(kind, v, negate, trigger), None
 
 
-def parse_lines(text: str, path: str) -> Tuple[List[Condition], List[str]]:
+def parse_lines(text: str, path: str) -> "Tuple[List[Condition], List[str]]":
     """A `conditions` file: `Kind=value` per line, `#` comments; (conditions, errors)."""
     out, errors = [], []
     for no, line in enumerate(text.splitlines(), 1):
@@ -68,7 +66,7 @@ def parse_lines(text: str, path: str) -> Tuple[List[Condition], List[str]]:
     return out, errors
 
 
-def holds(cond: Condition, root: str, env: Mapping[str, str]) -> bool:
+def holds(cond: "Condition", root: str, env: "Mapping[str, str]") -> bool:
     if cond.kind == "ConditionEnvironment":
         name, eq, value = cond.arg.partition("=")
         ok = (env.get(name) == value) if eq else (name in env)
@@ -82,7 +80,7 @@ def holds(cond: Condition, root: str, env: Mapping[str, str]) -> bool:
     return ok != cond.negate
 
 
-def unmet(conds: List[Condition], root: str, env: Mapping[str, str]) -> Optional[str]:
+def unmet(conds: "List[Condition]", root: str, env: "Mapping[str, str]") -> "Optional[str]":
     """None when the unit may start, else a line saying which condition failed."""
     triggers = [c for c in conds if c.trigger]
     for c in conds:

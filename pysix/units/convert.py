@@ -22,8 +22,6 @@ behaves like any other (pysix-svc, pysix-svstat, the s6 tools, logging):
 | KillMode= | `kill-mode` |
 | a `.socket` unit for it | `socket` (pysix/sockets/unit.py) |
 """
-from __future__ import annotations
-
 import json
 import os
 
@@ -40,9 +38,9 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
 NOTIFY_FD = 3
 
 
-def spec(u: Unit, passwd: str = "/etc/passwd", group_file: str = "/etc/group") -> dict:
+def spec(u: "Unit", passwd: str = "/etc/passwd", group_file: str = "/etc/group") -> dict:
     """What pysix-unit-exec needs, as JSON-able data."""
-    def cmds(cs) -> List[dict]:
+    def cmds(cs) -> "List[dict]":
         return [{"argv": c.argv, "ignore_failure": c.ignore_failure, "arg0": c.arg0} for c in cs]
     return {
         "unit": u.name, "type": u.type,
@@ -56,8 +54,8 @@ def spec(u: Unit, passwd: str = "/etc/passwd", group_file: str = "/etc/group") -
     }
 
 
-def service_files(u: Unit, helper: List[str], known: Collection[str] = (),
-                  passwd: str = "/etc/passwd", group_file: str = "/etc/group") -> Dict[str, Tuple[bytes, int]]:
+def service_files(u: "Unit", helper: "List[str]", known: "Collection[str]" = (),
+                  passwd: str = "/etc/passwd", group_file: str = "/etc/group") -> "Dict[str, Tuple[bytes, int]]":
     """`known`: service names that exist in the scan dir (After= of others is ordering only)."""
     files: Dict[str, Tuple[bytes, int]] = {}
 
@@ -113,7 +111,7 @@ def service_files(u: Unit, helper: List[str], known: Collection[str] = (),
     return files
 
 
-def direct_script(u: Unit) -> Optional[str]:
+def direct_script(u: "Unit") -> "Optional[str]":
     """The body of a `run` that needs no helper, or None.
 
     A unit that only sets Environment=, an absolute WorkingDirectory= and
@@ -143,7 +141,7 @@ def _secs(s: float) -> str:
     return str(int(s)) if s == int(s) else repr(round(s, 3))
 
 
-def write_service(scandir: str, u: Unit, files: Dict[str, Tuple[bytes, int]]) -> str:
+def write_service(scandir: str, u: "Unit", files: "Dict[str, Tuple[bytes, int]]") -> str:
     """Create scandir/SERVICE with `files`; returns its path."""
     sd = os.path.join(scandir, u.service)
     os.makedirs(sd, exist_ok=True)

@@ -5,14 +5,12 @@ whitespace around NAME and VALUE is dropped; a VALUE in double quotes may
 hold \\" \\\\ \\n escapes, one in single quotes is literal; a line ending in a
 backslash continues on the next one.
 """
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Tuple
 
 
-def parse(text: str, path: str) -> Tuple[List[Tuple[str, str]], List[str]]:
+def parse(text: str, path: str) -> "Tuple[List[Tuple[str, str]], List[str]]":
     out: List[Tuple[str, str]] = []
     bad: List[str] = []
     lines = text.splitlines()

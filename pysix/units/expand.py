@@ -5,8 +5,6 @@ of an unset variable is empty (as systemd does); `${VAR:-default}` gives the
 default when VAR is unset or empty; `$$` is a literal `$`. A bare `$VAR`
 is left alone, so `sh -c '... $HOME'` in ExecStart= keeps working.
 """
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Mapping
@@ -16,7 +14,7 @@ class ExpandError(ValueError):
     pass
 
 
-def expand(text: str, env: Mapping[str, str]) -> str:
+def expand(text: str, env: "Mapping[str, str]") -> str:
     out = []
     i, n = 0, len(text)
     while i < n:

@@ -1,6 +1,4 @@
 """pysix-check's findings for unit dirs and for the plain files that mirror unit directives."""
-from __future__ import annotations
-
 import os
 
 from ..restartpolicy import parse_restart, parse_restart_delay
@@ -14,7 +12,7 @@ PLAIN_FILES = frozenset({"restart", "restart-delay", "exit-container-on-failure"
                          "working-directory", "conditions", "unit.json"})
 
 
-def check_plain(path: str, name: str, root: str) -> List[Tuple[str, str]]:
+def check_plain(path: str, name: str, root: str) -> "List[Tuple[str, str]]":
     """(level, message) for one of PLAIN_FILES."""
     try:
         with open(path, "rb") as f:
@@ -52,7 +50,7 @@ def check_plain(path: str, name: str, root: str) -> List[Tuple[str, str]]:
     return []
 
 
-def check_units(root: str) -> List[Tuple[str, str, str]]:
+def check_units(root: str) -> "List[Tuple[str, str, str]]":
     """(level, path, message) for the default unit dirs under root: the
     same loading and checks as `pysix-init --validate`."""
     from .boot import default_dirs

@@ -6,8 +6,6 @@ event); any other name is added. References (After=, Requires=,
 OnFailure=) may cross between the two dirs, and may name service dirs that
 exist beside the units (`extra`, e.g. the services.d copy).
 """
-from __future__ import annotations
-
 import os
 
 from .. import deps
@@ -35,7 +33,7 @@ class UnitSet:
     def ok(self, strict: bool = False) -> bool:
         return not self.errors and not (strict and self.warnings)
 
-    def __getitem__(self, name: str) -> Unit:
+    def __getitem__(self, name: str) -> "Unit":
         return self.units[name]
 
     def __contains__(self, name: object) -> bool:
@@ -46,7 +44,7 @@ class UnitSet:
                                                               len(self.errors))
 
 
-def _files(d: Optional[str], out: UnitSet) -> Dict[str, str]:
+def _files(d: "Optional[str]", out: "UnitSet") -> "Dict[str, str]":
     """name -> path of the unit files of `d`; other names are warned about once."""
     found: Dict[str, str] = {}
     if not d or not os.path.isdir(d):
@@ -64,7 +62,7 @@ def _files(d: Optional[str], out: UnitSet) -> Dict[str, str]:
     return found
 
 
-def read_units(paths: Dict[str, str], out: UnitSet) -> Iterator[Tuple[str, str, str]]:
+def read_units(paths: "Dict[str, str]", out: "UnitSet") -> "Iterator[Tuple[str, str, str]]":
     """(name, path, text) of each unit file of `paths` (name -> path), in name order;
     one that cannot be read is an error in `out.errors` and is passed over."""
     for name, path in sorted(paths.items()):
@@ -77,9 +75,9 @@ def read_units(paths: Dict[str, str], out: UnitSet) -> Iterator[Tuple[str, str, 
         yield name, path, text
 
 
-def load(units_dir: Optional[str], dropin_dir: Optional[str] = None,
-         env: Optional[Mapping[str, str]] = None, extra: Iterable[str] = (),
-         log: Optional[Callable[[str], None]] = None) -> UnitSet:
+def load(units_dir: "Optional[str]", dropin_dir: "Optional[str]" = None,
+         env: "Optional[Mapping[str, str]]" = None, extra: "Iterable[str]" = (),
+         log: "Optional[Callable[[str], None]]" = None) -> "UnitSet":
     env = dict(os.environ) if env is None else env
     out = UnitSet()
     paths = _files(units_dir, out)
@@ -106,7 +104,7 @@ def load(units_dir: Optional[str], dropin_dir: Optional[str] = None,
     return out
 
 
-def _check_refs(cands: Dict[str, Unit], all_names: set, extra: set, out: UnitSet) -> None:
+def _check_refs(cands: "Dict[str, Unit]", all_names: set, extra: set, out: "UnitSet") -> None:
     """Missing Requires=/OnFailure= targets and cycles are errors; After= of an
     unknown unit is ignored (systemd's ordering-only meaning), `.target`s silently."""
     known = set(cands) | {n + ".service" for n in extra}

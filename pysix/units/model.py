@@ -6,8 +6,6 @@ ExecStart=). Every problem is one line naming file, line, section and
 directive; an error means the unit cannot be run, a warning that something
 was ignored.
 """
-from __future__ import annotations
-
 from ..record import Record
 from ..signames import parse_signal, signal_name
 from .conditions import KINDS, Condition, parse_condition
@@ -33,25 +31,25 @@ class Unit(Record):
     description: str
     type: str
     remain_after_exit: bool
-    exec_start_pre: List[Command]
-    exec_start: List[Command]
-    environment: List[Tuple[str, str]]
-    environment_files: List[Tuple[str, bool]]   # (path, optional: `-` prefix)
+    exec_start_pre: "List[Command]"
+    exec_start: "List[Command]"
+    environment: "List[Tuple[str, str]]"
+    environment_files: "List[Tuple[str, bool]]"  # (path, optional: `-` prefix)
     user: str
     group: str
-    working_directory: str     # `-` prefix kept: missing is then not an error
+    working_directory: str                       # `-` prefix kept: missing is then not an error
     restart: str
-    restart_sec: Optional[float]
-    start_limit: Optional[Tuple[int, float]]    # (burst, interval seconds)
-    timeout_start: Optional[float]
-    timeout_stop: Optional[float]
-    kill_signal: Optional[int]
+    restart_sec: "Optional[float]"
+    start_limit: "Optional[Tuple[int, float]]"   # (burst, interval seconds)
+    timeout_start: "Optional[float]"
+    timeout_stop: "Optional[float]"
+    kill_signal: "Optional[int]"
     pid_file: str
     exit_container_on_failure: bool
-    after: List[str]           # unit names
-    requires: List[str]
-    on_failure: List[str]
-    conditions: List[Condition]
+    after: "List[str]"                           # unit names
+    requires: "List[str]"
+    on_failure: "List[str]"
+    conditions: "List[Condition]"
     kill_mode: str             # KillMode=: the `kill-mode` file (pysix/killmode.py), "" = default
 
     def runs(self) -> str:
@@ -69,7 +67,7 @@ def unit_ref(word: str) -> str:
     return word if "." in word else word + ".service"
 
 
-def interpret(p: Parsed, name: str, env: Mapping[str, str]) -> Tuple[Unit, List[str], List[str]]:
+def interpret(p: "Parsed", name: str, env: "Mapping[str, str]") -> "Tuple[Unit, List[str], List[str]]":
     """(Unit, warnings, errors) of a parsed unit file named `name`."""
     warnings: List[str] = list(p.warnings)
     errors: List[str] = []
@@ -80,7 +78,7 @@ def interpret(p: Parsed, name: str, env: Mapping[str, str]) -> Tuple[Unit, List[
     def warn(sec: str, key: str, why: str) -> None:
         warnings.append("%s %s" % (p.where(sec, key), why))
 
-    def exp(sec: str, key: str, text: str, extra: Optional[Mapping[str, str]] = None) -> str:
+    def exp(sec: str, key: str, text: str, extra: "Optional[Mapping[str, str]]" = None) -> str:
         e = env
         if extra:
             e = dict(env)
@@ -91,7 +89,7 @@ def interpret(p: Parsed, name: str, env: Mapping[str, str]) -> Tuple[Unit, List[
             err(sec, key, str(x))
             return text
 
-    def span(key: str, sec: str = "Service") -> Optional[float]:
+    def span(key: str, sec: str = "Service") -> "Optional[float]":
         v = p.get(sec, key)
         if v is None:
             return None
@@ -110,7 +108,7 @@ def interpret(p: Parsed, name: str, env: Mapping[str, str]) -> Tuple[Unit, List[
             return False
         return b
 
-    def names(key: str) -> List[str]:
+    def names(key: str) -> "List[str]":
         out: List[str] = []
         for v in p.all("Unit", key):
             for w in v.split():
@@ -139,7 +137,7 @@ def interpret(p: Parsed, name: str, env: Mapping[str, str]) -> Tuple[Unit, List[
             environment.append((k, exp("Service", "Environment", val)))
     own_env = dict(environment)
 
-    def commands(key: str) -> List[Command]:
+    def commands(key: str) -> "List[Command]":
         out = []
         for v in p.all("Service", key):
             try:
@@ -235,7 +233,7 @@ def interpret(p: Parsed, name: str, env: Mapping[str, str]) -> Tuple[Unit, List[
     return unit, warnings, errors
 
 
-def kill_mode(p: Parsed, warn) -> str:
+def kill_mode(p: "Parsed", warn) -> str:
     """KillMode=control-group|mixed|process|none -> the kill-mode file's word."""
     v = p.get("Service", "KillMode")
     if v is None:
@@ -247,7 +245,7 @@ def kill_mode(p: Parsed, warn) -> str:
     return mode
 
 
-def describe(u: Unit) -> str:
+def describe(u: "Unit") -> str:
     """One --validate line: name, type, dependencies, what it runs."""
     deps = sorted(set(u.requires) | set(u.after))
     bits = ["%s: %s" % (u.name, u.type + (" (remain)" if u.remain_after_exit else ""))]

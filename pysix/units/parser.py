@@ -17,8 +17,6 @@ directive of each section, its values in order, with systemd's rules:
 
 The meaning of each value is not checked here (see model.py).
 """
-from __future__ import annotations
-
 from ..record import Record
 
 TYPE_CHECKING = False
@@ -26,7 +24,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Dict, List, Optional, Tuple
 
 # (section, directive) -> True when list-valued.
-DIRECTIVES: Dict[Tuple[str, str], bool] = {}
+DIRECTIVES: "Dict[Tuple[str, str], bool]" = {}
 for _d, _many in (("Description", False), ("Documentation", True), ("After", True),
                   ("Requires", True), ("OnFailure", True), ("ConditionPathExists", True),
                   ("ConditionPathExistsGlob", True), ("ConditionEnvironment", True),
@@ -47,16 +45,16 @@ IGNORED_SECTIONS = ("Install",)
 class Parsed(Record):
     path: str
     # (section, directive) -> values in order (one for single-valued ones)
-    values: Dict[Tuple[str, str], List[str]]
+    values: "Dict[Tuple[str, str], List[str]]"
     # (section, directive) -> line of the assignment that counts last
-    lines: Dict[Tuple[str, str], int]
-    warnings: List[str]
+    lines: "Dict[Tuple[str, str], int]"
+    warnings: "List[str]"
 
-    def get(self, section: str, key: str) -> Optional[str]:
+    def get(self, section: str, key: str) -> "Optional[str]":
         v = self.values.get((section, key))
         return v[-1] if v else None
 
-    def all(self, section: str, key: str) -> List[str]:
+    def all(self, section: str, key: str) -> "List[str]":
         return list(self.values.get((section, key), ()))
 
     def where(self, section: str, key: str) -> str:
@@ -64,7 +62,7 @@ class Parsed(Record):
         return "%s:%d: [%s] %s=" % (self.path, self.lines.get((section, key), 0), section, key)
 
 
-def logical_lines(text: str) -> List[Tuple[int, str]]:
+def logical_lines(text: str) -> "List[Tuple[int, str]]":
     """(first line number, text) of each non-comment line, continuations joined."""
     out: List[Tuple[int, str]] = []
     pending: Optional[List] = None   # [start line, text so far]
@@ -87,7 +85,7 @@ def logical_lines(text: str) -> List[Tuple[int, str]]:
     return out
 
 
-def parse(text: str, path: str, directives: Optional[Dict[Tuple[str, str], bool]] = None) -> Parsed:
+def parse(text: str, path: str, directives: "Optional[Dict[Tuple[str, str], bool]]" = None) -> "Parsed":
     known = DIRECTIVES if directives is None else directives
     values: Dict[Tuple[str, str], List[str]] = {}
     lines: Dict[Tuple[str, str], int] = {}

@@ -3,8 +3,6 @@
 Read directly, not through NSS: the files are the container's (under
 `--root` in tests), and a cont-init script may have just added the user.
 """
-from __future__ import annotations
-
 from ..record import Record
 
 TYPE_CHECKING = False
@@ -16,12 +14,12 @@ class Ids(Record):
     name: str
     uid: int
     gid: int
-    groups: List[int]   # supplementary groups, the primary one included
+    groups: "List[int]"   # supplementary groups, the primary one included
     home: str
     shell: str
 
 
-def _rows(text: str, width: int) -> List[List[str]]:
+def _rows(text: str, width: int) -> "List[List[str]]":
     out = []
     for line in text.splitlines():
         if not line or line.startswith("#"):
@@ -32,7 +30,7 @@ def _rows(text: str, width: int) -> List[List[str]]:
     return out
 
 
-def resolve(user: str, group: str, passwd_text: str, group_text: str) -> Tuple[Optional[Ids], Optional[str]]:
+def resolve(user: str, group: str, passwd_text: str, group_text: str) -> "Tuple[Optional[Ids], Optional[str]]":
     """(Ids, None), or (None, why). A numeric user absent from passwd is
     used as is (gid = uid unless Group= says otherwise)."""
     pw = None
@@ -65,7 +63,7 @@ def resolve(user: str, group: str, passwd_text: str, group_text: str) -> Tuple[O
     return Ids(name, uid, gid, supp, home, shell), None
 
 
-def resolve_group(group: str, group_text: str) -> Tuple[Optional[int], Optional[str]]:
+def resolve_group(group: str, group_text: str) -> "Tuple[Optional[int], Optional[str]]":
     """Group= without User=: only the gid changes."""
     if group.isdigit():
         return int(group), None

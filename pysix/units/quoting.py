@@ -11,8 +11,6 @@ trailing backslash, an unknown escape or an unclosed quote is an error.
 `:` (no ${VAR} expansion). `+`, `!` and `!!` (privilege tricks) are
 accepted and ignored with a warning.
 """
-from __future__ import annotations
-
 from ..record import Record
 
 TYPE_CHECKING = False
@@ -29,16 +27,16 @@ class QuotingError(ValueError):
 
 
 class Command(Record):
-    argv: List[str]       # argv[0] is the program (path or name looked up in PATH)
-    ignore_failure: bool  # `-` prefix
-    expand: bool          # False with the `:` prefix
-    arg0: Optional[str]   # `@` prefix: the argv[0] the program sees
+    argv: "List[str]"       # argv[0] is the program (path or name looked up in PATH)
+    ignore_failure: bool    # `-` prefix
+    expand: bool            # False with the `:` prefix
+    arg0: "Optional[str]"   # `@` prefix: the argv[0] the program sees
 
     def display(self) -> str:
         return ("-" if self.ignore_failure else "") + " ".join(quote(a) for a in self.argv)
 
 
-def _escape(text: str, i: int) -> Tuple[str, int]:
+def _escape(text: str, i: int) -> "Tuple[str, int]":
     """Decode the escape starting at text[i] == '\\'; (char, index after it)."""
     if i + 1 >= len(text):
         raise QuotingError("trailing backslash")
@@ -65,7 +63,7 @@ def _escape(text: str, i: int) -> Tuple[str, int]:
     raise QuotingError("invalid escape \\%s" % c)
 
 
-def split(text: str) -> List[str]:
+def split(text: str) -> "List[str]":
     words: List[str] = []
     cur: List[str] = []
     in_word = False
@@ -102,7 +100,7 @@ def split(text: str) -> List[str]:
     return words
 
 
-def parse_command(value: str) -> Tuple[Command, List[str]]:
+def parse_command(value: str) -> "Tuple[Command, List[str]]":
     """(Command, warnings); QuotingError when the line cannot be split or is empty."""
     warnings: List[str] = []
     ignore, expand, arg0_next = False, True, False

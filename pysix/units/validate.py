@@ -1,6 +1,4 @@
 """`pysix-init --validate` and pysix-check's unit findings (reads files, runs nothing)."""
-from __future__ import annotations
-
 import os
 
 from . import passwd
@@ -13,7 +11,7 @@ if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import List, Mapping, Optional, Tuple
 
 
-def services_d(root: str) -> List[str]:
+def services_d(root: str) -> "List[str]":
     d = os.path.join(root, "etc", "services.d")
     try:
         return sorted(n for n in os.listdir(d) if not n.startswith(".") and os.path.isdir(os.path.join(d, n)))
@@ -21,8 +19,8 @@ def services_d(root: str) -> List[str]:
         return []
 
 
-def check(root: str, units_dir: Optional[str], dropin_dir: Optional[str],
-          env: Optional[Mapping[str, str]] = None) -> Tuple[UnitSet, List[str]]:
+def check(root: str, units_dir: "Optional[str]", dropin_dir: "Optional[str]",
+          env: "Optional[Mapping[str, str]]" = None) -> "Tuple[UnitSet, List[str]]":
     """(the loaded set, with user checks added to its warnings; the overrides' lines)."""
     logged: List[str] = []
     us = load(units_dir, dropin_dir, env, extra=services_d(root), log=logged.append)
@@ -41,8 +39,8 @@ def check(root: str, units_dir: Optional[str], dropin_dir: Optional[str],
     return us, logged
 
 
-def validate(root: str, units_dir: Optional[str], dropin_dir: Optional[str], strict: bool,
-             env: Optional[Mapping[str, str]] = None) -> Tuple[List[str], List[str], int]:
+def validate(root: str, units_dir: "Optional[str]", dropin_dir: "Optional[str]", strict: bool,
+             env: "Optional[Mapping[str, str]]" = None) -> "Tuple[List[str], List[str], int]":
     """(summary lines for stdout, problem lines for stderr, exit code)."""
     us, logged = check(root, units_dir, dropin_dir, env)
     out = [describe(u) for _, u in sorted(us.units.items())]

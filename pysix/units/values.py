@@ -1,6 +1,4 @@
 """systemd's value syntaxes the unit subset uses: time spans and booleans (pure)."""
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
     from typing import Optional
@@ -18,7 +16,7 @@ for _names, _secs in ((("us", "usec", "µs", "μs"), 1e-6), (("ms", "msec"), 1e-
 INFINITY = float("inf")
 
 
-def parse_timespan(text: str, default_unit: float = 1.0) -> Optional[float]:
+def parse_timespan(text: str, default_unit: float = 1.0) -> "Optional[float]":
     """`2s`, `1min 30s`, `500ms`, `90` (seconds) or `infinity` -> seconds; None if invalid."""
     t = text.strip()
     if t == "infinity":
@@ -55,7 +53,7 @@ def parse_timespan(text: str, default_unit: float = 1.0) -> Optional[float]:
     return total
 
 
-def parse_bool(text: str) -> Optional[bool]:
+def parse_bool(text: str) -> "Optional[bool]":
     t = text.strip().lower()
     if t in ("1", "yes", "y", "true", "t", "on"):
         return True
