@@ -94,6 +94,19 @@ class System:
         self.proc = None
 
     # observation -----------------------------------------------------------
+    def mark_start(self) -> None:
+        """A file made right before start(): its time is what run_starts() counts from."""
+        with open(os.path.join(self.work, "boot-t0"), "w"):
+            pass
+
+    def run_starts(self) -> List[float]:
+        """When each marker was made, in ms after mark_start(), sorted. File times are
+        the kernel's coarse clock (a tick, 4 ms here, and behind the fine one by up to
+        two), so both ends are read from files: each figure is good to ~4 ms."""
+        t0 = os.stat(os.path.join(self.work, "boot-t0")).st_mtime_ns
+        started = os.path.join(self.work, "started")
+        return sorted((os.stat(os.path.join(started, m)).st_mtime_ns - t0) / 1e6 for m in self.markers())
+
     def markers(self) -> List[str]:
         try:
             return os.listdir(os.path.join(self.work, "started"))
