@@ -279,14 +279,12 @@ class Bench:
             time.sleep(0.3)
             down, up = timed_ok(s.down_wait(0)), timed_ok(s.up_wait(0))
             self.record("control down+up (own CLI)", s.name, down + up, "ms")
-            # One command's start-up varies by a few ms from run to run: pysix's
-            # queries come in pairs with the floor of any Python command (this
-            # interpreter doing nothing), in turn first and second, so both see the
-            # same machine; their differences, paired, are what pysix adds to it
-            # (the median of 25 starts moved by ~0.7 ms from run to run here). The
-            # pairs' differences have a standard deviation of ~4 ms here (starts of
-            # 14 to 30 ms): the median of a full run's 100 pairs had a standard error
-            # of 0.4 ms (bootstrap), of 300 (sixty a repeat) 0.2 ms.
+            # One command's start varies by 14 to 30 ms here: pysix's queries come in
+            # pairs with the floor of any Python command (this interpreter doing
+            # nothing), in turn first and second, so both see the same machine; the
+            # pairs' differences are what pysix adds. They spread by ~4 ms (standard
+            # deviation): the median of 100 had a standard error of 0.4 ms, of 300
+            # (sixty a repeat, a full run) 0.2 ms.
             pysix = s.name == "pysix"
             for i in range((4 if self.quick else 60) if pysix else 5):
                 order = ("query", "bare") if i % 2 == 0 else ("bare", "query")
