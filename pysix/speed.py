@@ -15,6 +15,11 @@ not at start, so PID 1 with only a CMD pays none of it):
   lazy import after the fork (execshim, once per start) cost each
   supervisor 1.8 ms and ~120 faults; `SUPERVISOR_MODULES` is the list and
   tests/test_speed.py fails when a supervisor imports anything else;
+* the libc functions only a child calls are bound by the dynamic linker
+  here (`_bind_child_calls`): each supervisor bound setpgid, close_range
+  and CPython's _Py_closerange at its first call of them (LD_DEBUG=bindings:
+  nothing else), ~12 of its page faults (the symbol tables read, the GOT's
+  page written; perf's fault addresses, N=50);
 * process-wide facts read once: the boot id (identity.py), the cgroup
   base (cgroup.py; /proc/self/mountinfo parsed per supervisor cost 0.5 ms
   and ~40 faults) and whether tracing is on (trace.py);
@@ -197,6 +202,7 @@ def prepare_fork(rehearse_in: "Optional[str]" = None, keep: "Sequence[object]" =
     for name in SUPERVISOR_MODULES:
         __import__(name)
     fork_function()     # bound now: its objects are frozen with the rest
+    _bind_child_calls()
     from . import cgroup, trace
     from .supervise import identity
     identity.boot_id()
@@ -211,6 +217,18 @@ def prepare_fork(rehearse_in: "Optional[str]" = None, keep: "Sequence[object]" =
         fresh_pools()
     gc.freeze()
 
+
+def _bind_child_calls() -> None:
+    """Call, here, the libc functions that only a forked child calls
+    (scan._child: setpgid, and close_range through CPython's _Py_closerange),
+    with arguments that change nothing: the dynamic linker binds a function
+    at its first call in a process, and bound here, it is bound in every
+    supervisor forked after."""
+    try:
+        os.setpgid(0, -1)   # EINVAL: no process group is changed
+    except OSError:
+        pass
+    os.closerange(3, 3)     # close_range(3, 2): EINVAL, and nothing is closed
 
 def _immortalize(also: "tuple | list" = ()) -> int:
     """Give the long-lived objects None's reference count: never written again.

@@ -555,6 +555,43 @@ def test_services_environment_and_what_the_first_batch_is_handed_are_immortal():
     assert out.split("\n")[:3] == ["True True True True", "True", "True True"]
 
 
+
+def test_supervisors_bind_no_library_function_after_the_fork(tmp, procs):
+    """The dynamic linker binds a function at its first call in a process:
+    one a supervisor calls first in its own life (its set-up after the fork,
+    setpgid, close_range) was looked up in every supervisor, its symbol
+    tables read and a page written. The scanner calls each one before the
+    forks (the rehearsal, speed._bind_child_calls), so from its fork to its
+    exit at the tree's stop no supervisor binds anything (LD_DEBUG=bindings:
+    a forked child writes its lines, prefixed by its pid, to the scanner's
+    file; a program it execs, to a file of its own)."""
+    from pysix import speed
+    scan = os.path.join(tmp, "scan")
+    names = ["s%d" % i for i in range(speed.REHEARSE_MIN)]
+    for n in names:
+        make_sd(os.path.join(scan, n), "exec sleep 100")
+    prefix = os.path.join(tmp, "ld")
+    # -S: no site (a .pth here imports threading, and with it loaded CPython's
+    # own after-fork code runs in each child, os.fork being used: speed.fork_function)
+    env = dict(os.environ, LD_DEBUG="bindings", LD_DEBUG_OUTPUT=prefix, PYTHONPATH=ROOT)
+    p = procs.start([sys.executable, "-S", "-c",
+                     "import sys; from pysix.cli.svscan import main; sys.exit(main(sys.argv[1:]))", scan], env=env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for n in names:
+        wait_for(lambda n=n: (read_status(os.path.join(scan, n)) or 0) and read_status(os.path.join(scan, n)).pid,
+                 15, what="%s up" % n)
+    p.send_signal(15)
+    assert p.wait(20) == 0
+    mine = os.path.join(tmp, "ld.%d" % p.pid)
+    assert os.path.exists(mine), sorted(os.listdir(tmp))
+    bound = []
+    with open(mine) as f:
+        for line in f:
+            pid, _, rest = line.strip().partition(":")
+            if pid.isdigit() and int(pid) != p.pid and "binding" in rest:
+                bound.append((int(pid), rest.rsplit("symbol", 1)[-1].strip()))
+    assert bound == []
+
 def test_specialised_isdir_answers_as_os_path_isdir(tmp):
     """specialised.isdir replaces os.path.isdir in a supervisor's set-up: the
     same answer for a directory, a file, a symlink to either, a dangling
