@@ -18,8 +18,9 @@ not at start, so PID 1 with only a CMD pays none of it):
 * the libc functions only a child calls are bound by the dynamic linker
   here (`_bind_child_calls`): each supervisor bound setpgid, close_range
   and CPython's _Py_closerange at its first call of them (LD_DEBUG=bindings:
-  nothing else), ~12 of its page faults (the symbol tables read, the GOT's
-  page written; perf's fault addresses, N=50);
+  nothing else), 12 of its page faults in the linker's code (perf's fault
+  samples, N=50); bound here, 154-156 -> 150-151 faults and 328 -> 320-324
+  KiB private per supervisor (`--only explain`, 4 rounds alternated);
 * process-wide facts read once: the boot id (identity.py), the cgroup
   base (cgroup.py; /proc/self/mountinfo parsed per supervisor cost 0.5 ms
   and ~40 faults) and whether tracing is on (trace.py);
