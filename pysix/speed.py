@@ -240,6 +240,7 @@ def _bind_child_calls() -> None:
         pass
     os.closerange(3, 3)     # close_range(3, 2): EINVAL, and nothing is closed
 
+
 def _immortalize(also: "tuple | list" = ()) -> int:
     """Give the long-lived objects None's reference count: never written again.
 

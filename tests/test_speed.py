@@ -10,6 +10,7 @@ imported after its fork.
 """
 import glob
 import os
+import platform
 import subprocess
 import sys
 
@@ -556,7 +557,7 @@ def test_services_environment_and_what_the_first_batch_is_handed_are_immortal():
     assert out.split("\n")[:3] == ["True True True True", "True", "True True"]
 
 
-
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="LD_DEBUG is glibc's dynamic linker's")
 def test_supervisors_bind_no_library_function_after_the_fork(tmp, procs):
     """The dynamic linker binds a function at its first call in a process:
     one a supervisor calls first in its own life (its set-up after the fork,
@@ -592,6 +593,7 @@ def test_supervisors_bind_no_library_function_after_the_fork(tmp, procs):
             if pid.isdigit() and int(pid) != p.pid and "binding" in rest:
                 bound.append((int(pid), rest.rsplit("symbol", 1)[-1].strip()))
     assert bound == []
+
 
 def test_specialised_isdir_answers_as_os_path_isdir(tmp):
     """specialised.isdir replaces os.path.isdir in a supervisor's set-up: the
