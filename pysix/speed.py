@@ -319,23 +319,43 @@ def fresh_pools() -> int:
     scanner was using for that size: its header page and the page of the
     free block, two shared pages copied per size class. From a fresh pool
     they share one page with its header. So each class is filled with
-    objects kept here until the last one is a fresh pool's first block.
+    objects kept here until the last one is a fresh pool's first block,
+    then checked: its next block must follow that one. A block freed in an
+    older pool meanwhile (the filling of the other classes frees some: seen
+    for 80 bytes, in some environments) puts that pool first again, and a
+    freed first block of an older pool looks like a fresh one; either way
+    the class is filled again, at most twice.
     Returns how many objects that took; 0, keeping none, where the memory
     is not pymalloc's as assumed (PYTHONMALLOC, -X dev's debug hooks).
     """
     if sys.flags.dev_mode or os.environ.get("PYTHONMALLOC", "pymalloc") != "pymalloc":
         return 0
-    kept = []
-    for size in range(32, 513, 16):
-        for i in range(4 * POOL_SIZE // size + 8):    # at most a few partly used pools
-            o = (1 << 40) + i if size == 32 else bytes(size - 33)   # an int and bytes of `size`
-            kept.append(o)
-            if id(o) % POOL_SIZE == POOL_HEADER:
-                break
-        else:
-            return 0    # never a pool's first block: not the allocator assumed
+    kept: list = []
+    last: "Dict[int, int]" = {}     # size class -> address of its last block kept
+    for _ in range(3):
+        settled = True
+        for size in range(32, 513, 16):
+            o = _block(size, len(kept))
+            if last.get(size, -1) + size == id(o):
+                continue    # the pool is still fresh: this block goes back to it
+            settled = False
+            for i in range(4 * POOL_SIZE // size + 8):    # at most a few partly used pools
+                kept.append(o)
+                if id(o) % POOL_SIZE == POOL_HEADER:
+                    last[size] = id(o)
+                    break
+                o = _block(size, len(kept))
+            else:
+                return 0    # never a pool's first block: not the allocator assumed
+        if settled:
+            break
     _FILLERS.extend(kept)
     return len(kept)
+
+
+def _block(size: int, n: int) -> object:
+    """A new object of `size` bytes: an int (32; never a cached one) or bytes."""
+    return (1 << 40) + n if size == 32 else bytes(size - 33)
 
 
 _PLAIN = (str, bytes, int, float)

@@ -516,6 +516,34 @@ def test_fresh_pools_put_the_next_block_of_each_size_on_its_pools_first_page(pyt
     assert out.split() == ["True", "True", "[0]"]
 
 
+FRESH_POOLS_AFTER_A_FREE = r"""
+from pysix import speed
+# 80-byte blocks over a few pools, the last one used past its first page
+held, firsts = [], []
+while len(firsts) < 3 or id(held[-1]) % speed.POOL_SIZE < 2 * 4096:
+    held.append(bytes(47))
+    if id(held[-1]) % speed.POOL_SIZE == speed.POOL_HEADER:
+        firsts.append(held[-1])
+# a full pool's first block freed: that pool is used first again, and its
+# first block looks like a fresh pool's
+victim = id(firsts[0])
+held = [o for o in held if id(o) != victim]
+del firsts
+speed.fresh_pools()
+print(id(bytes(47)) % speed.POOL_SIZE // 4096)
+"""
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_fresh_pools_is_not_fooled_by_an_older_pools_free_first_block(python):
+    """An older pool's first block, freed, is where its size class's next
+    object goes, as a fresh pool's would; the pool after it is not fresh.
+    speed.fresh_pools checks each class's next block and fills on."""
+    code, out, err = _run_in_own_group([python, "-S", "-c", FRESH_POOLS_AFTER_A_FREE])
+    assert code == 0, err
+    assert out.split() == ["0"]
+
+
 @pytest.mark.parametrize("setting", [{"PYTHONMALLOC": "malloc"}, {"PYTHONDEVMODE": "1"}])
 def test_fresh_pools_keep_nothing_without_plain_pymalloc(setting):
     """Under another allocator or pymalloc's debug hooks the geometry is not
