@@ -58,16 +58,7 @@ not at start, so PID 1 with only a CMD pays none of it):
   supervisor, about 300 entries each). 880 -> ~710 KiB private and 294 ->
   ~245 faults per supervisor, PSS per extra service 936 -> 691 KiB, boot
   N=50 195 -> 149 ms (s6 105 -> 89 in the same runs); 3.6 ms in the
-  scanner. Two supervisors or more are rehearsed: with what came since
-  (immortal objects, specialised.py) a supervisor of a small batch is
-  740-756 KiB private unrehearsed and 332-348 rehearsed (N=2 and N=5),
-  for a boot to the last `run` 5-7 ms longer (21 boots of each,
-  interleaved: N=2 52.4 -> 59.2 ms, N=3 55.3 -> 59.9, N=5 71.6 -> 77.0;
-  it pays for itself in time from N=8-16: +2.2 ms at 8, -4.9 at 16): a
-  container pays the memory for all its life, the boot once. A lone
-  supervisor is not rehearsed: 1416 -> 960 KiB, but the boot N=1 that
-  issue 19 measures +7 to +14 ms (52.6 -> 60.0 interleaved; 42.6-47.1 ->
-  56.1-61.9 in `--only boot`);
+  scanner, so a smaller first batch is not rehearsed;
 * after the rehearsal, every small size class of pymalloc is filled up to
   a fresh pool (`fresh_pools`): a child's temporaries of one size then
   share one page with their pool's header instead of writing a shared
@@ -469,7 +460,7 @@ def fork_env() -> "Dict[bytes, bytes]":
 
 
 # The rehearsal ------------------------------------------------------------
-REHEARSE_MIN = 2        # supervisors forked at once: a lone one is not rehearsed (see above)
+REHEARSE_MIN = 8        # supervisors forked at once: below, it costs more than it saves
 REHEARSAL = "pysix-rehearsal"
 _RUN = b"#!/bin/sh\nexec sleep 60\n"   # killed by the stop's TERM, as a service is
 

@@ -350,13 +350,12 @@ sys.exit(main([sys.argv[1]]))
 '''
 
 
-def test_scanner_rehearses_before_a_first_batch_of_two_or_more(tmp, procs):
-    """A first scan of two services or more is rehearsed once, its tree gone
-    by the first fork; every service comes up, and the rehearsal's run is no
-    service of the tree. A lone supervisor is not rehearsed (speed.py: a
-    small tree's supervisors are less than half as big rehearsed, for a few
-    ms of its boot)."""
-    for n, want in ((5, 1), (2, 1), (1, 0)):
+def test_scanner_rehearses_before_a_big_first_batch_only(tmp, procs):
+    """A first scan of REHEARSE_MIN services or more is rehearsed once, its
+    tree gone by the first fork; every service comes up, and the rehearsal's
+    run is no service of the tree. A smaller first batch is not rehearsed."""
+    from pysix import speed
+    for n, want in ((speed.REHEARSE_MIN, 1), (speed.REHEARSE_MIN - 1, 0)):
         scan = os.path.join(tmp, "scan%d" % n)
         for i in range(n):
             make_sd(os.path.join(scan, "s%d" % i), "exec sleep 100")
