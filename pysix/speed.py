@@ -58,7 +58,12 @@ not at start, so PID 1 with only a CMD pays none of it):
   supervisor, about 300 entries each). 880 -> ~710 KiB private and 294 ->
   ~245 faults per supervisor, PSS per extra service 936 -> 691 KiB, boot
   N=50 195 -> 149 ms (s6 105 -> 89 in the same runs); 3.6 ms in the
-  scanner, so a smaller first batch is not rehearsed;
+  scanner, so a smaller first batch is not rehearsed. Rehearsing from two
+  would make a small tree's supervisors 332-348 KiB private instead of
+  740-756 (N=2 and N=5) for 5-7 ms of its boot; tried, it went with one
+  failure in ~11 runs of tests/test_policies.py (a failed oneshot's
+  dependent found up), none in 8 without: a race its timing makes
+  likelier, to be found before the threshold is lowered;
 * after the rehearsal, every small size class of pymalloc is filled up to
   a fresh pool (`fresh_pools`): a child's temporaries of one size then
   share one page with their pool's header instead of writing a shared
