@@ -362,6 +362,24 @@ def case_stop_signal(name: str, mode: str, tmp: str, sig: int) -> str:
         return "%s->%s,%s" % (want, "+".join(got) or "nothing", "running" if rc is None else rc)
 
 
+def case_stop_stopped_cmd(name: str, mode: str, tmp: str) -> str:
+    """The CMD is stopped (SIGSTOP) when the init gets TERM: does the CMD
+    still get TERM and act on it, and which code does the init exit with."""
+    log, pidf = os.path.join(tmp, "log"), os.path.join(tmp, "pid")
+    cmd = ["sh", "-c", "trap 'echo TERM >> %s; exit 7' TERM; echo $$ > %s; while :; do sleep 0.05; done"
+           % (log, pidf)]
+    with Run(name, mode, cmd, tmp, env={"PYSIX_SERVICES_GRACETIME": "4000"}) as r:
+        pid = host_pid_of(read_pid(pidf), r)
+        if not pid:
+            return "no-cmd"
+        os.kill(pid, signal.SIGSTOP)
+        if not wait_until(lambda: pid_state(pid) == "T", 2):
+            return "not-stopped"
+        r.signal(signal.SIGTERM)
+        rc = r.wait(3)      # before the grace time's SIGKILL
+        return "%s,%s" % ("+".join(_logged(log)) or "nothing", "running" if rc is None else rc)
+
+
 def case_exit_code(name: str, mode: str, tmp: str, script: str) -> str:
     return case_argv(name, mode, tmp, ["sh", "-c", script])
 

@@ -430,7 +430,12 @@ class Init:
             self._phase_end("stop-cmd", stage3.DONE)
             return
         _killpg(self.cmd_pid, self.stop_sig)
-        _killpg(self.cmd_pid, signal.SIGCONT)
+        # SIGCONT only where a process of the CMD's group is stopped, so that
+        # it acts on the signal: sent every time, a CMD that traps CONT (a
+        # shell) could run that trap first and never see the stop signal as
+        # itself (tini and dumb-init send none).
+        if _group_has_stopped(self.cmd_pid):
+            _killpg(self.cmd_pid, signal.SIGCONT)
 
     def _late_stop_cmd(self) -> None:
         if self.cmd_pid:
@@ -624,6 +629,27 @@ def _killpg(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
     except OSError:
         _kill(pid, sig)
+
+
+def _group_has_stopped(pgid: int) -> bool:
+    """Whether a process of group `pgid` is stopped (state T or t); True
+    when /proc cannot tell, so that a stopped one is never left asleep."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return True
+    want = str(pgid).encode()
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()    # state, ppid, pgrp, ...
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == want and fields[0] in (b"T", b"t"):
+            return True
+    return False
 
 
 def _descendants(root: int) -> "List[int]":

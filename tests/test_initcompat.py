@@ -84,6 +84,13 @@ def test_cmd_environment_is_the_containers(tmp, mode):
     assert ic.case_env(INIT, mode, tmp) == "same"
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stopped_cmd_still_gets_the_stop_signal(tmp, mode):
+    """The stop signal goes with SIGCONT when the CMD's group has a stopped
+    process (only then: a CMD trapping CONT would see it first)."""
+    assert ic.case_stop_stopped_cmd(INIT, mode, tmp) == "TERM,7"
+
+
 def test_job_control_as_dumb_init(tmp):
     # Not PID 1: pysix-init stops too, so a shell's `fg` (CONT) finds both stopped.
     assert ic.case_job_control(INIT, "child", tmp) == "cmd:stopped init:stopped cont:resumed"
