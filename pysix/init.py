@@ -28,7 +28,7 @@ from .trace import enable as enable_trace, trace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:   # typing costs ms to import; annotations are strings anyway
-    from typing import Callable, List, Optional
+    from typing import Callable, Iterator, List, Optional, Tuple
 
 PROG = "pysix-init"
 EXIT_BOOT_FAILED = 111   # stage 1 failed: neither the services nor the CMD could start
@@ -631,36 +631,36 @@ def _killpg(pid: int, sig: int) -> None:
         _kill(pid, sig)
 
 
-def _group_has_stopped(pgid: int) -> bool:
-    """Whether a process of group `pgid` is stopped (state T or t); True
-    when /proc cannot tell, so that a stopped one is never left asleep."""
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return True
-    want = str(pgid).encode()
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()    # state, ppid, pgrp, ...
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 2 and fields[2] == want and fields[0] in (b"T", b"t"):
-            return True
-    return False
-
-
-def _descendants(root: int) -> "List[int]":
-    parent = {}
+def _proc_stats() -> "Iterator[Tuple[int, List[bytes]]]":
+    """(pid, the fields of /proc/PID/stat after the command's name: state,
+    ppid, pgrp, ...) for every process we can read; OSError if /proc cannot
+    be listed."""
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % name, "rb") as f:
-                parent[int(name)] = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+                yield int(name), f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+
+
+def _group_has_stopped(pgid: int) -> bool:
+    """Whether a process of group `pgid` is stopped (state T or t); True
+    when /proc cannot tell, so that a stopped one is never left asleep."""
+    want = str(pgid).encode()
+    try:
+        return any(len(f) > 2 and f[2] == want and f[0] in (b"T", b"t") for _, f in _proc_stats())
+    except OSError:
+        return True
+
+
+def _descendants(root: int) -> "List[int]":
+    parent = {}
+    for pid, fields in _proc_stats():
+        try:
+            parent[pid] = int(fields[1])
+        except (ValueError, IndexError):
             continue
     out = []
     for pid in parent:

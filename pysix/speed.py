@@ -335,7 +335,7 @@ def fresh_pools() -> int:
             if last.get(size, -1) + size == id(o):
                 continue    # the pool is still fresh: this block goes back to it
             settled = False
-            for i in range(4 * POOL_SIZE // size + 8):    # at most a few partly used pools
+            for _ in range(4 * POOL_SIZE // size + 8):    # at most a few partly used pools
                 kept.append(o)
                 if id(o) % POOL_SIZE == POOL_HEADER:
                     last[size] = id(o)
