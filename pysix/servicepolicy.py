@@ -12,7 +12,20 @@ from .status import unpack_status
 
 def service_ready_for_dependents(sd: str) -> bool:
     """Up (ready where it can say so) or a finished oneshot: what a dependent,
-    or a CMD waiting for services, waits for."""
+    or a CMD waiting for services, waits for.
+
+    s6's status is read first, then pysix-state. A pysix supervisor writes
+    its state before each status that says up, so a state read after the
+    status is at least as new as it, and no state then means a plain
+    s6-supervise. Read the other way round, a start landing between the two
+    reads (no state yet, then "up") made a running oneshot, or a service
+    whose check had not passed, look ready: its dependents started early.
+    """
+    try:
+        with open(os.path.join(sd, "supervise", "status"), "rb") as f:
+            raw = f.read()
+    except OSError:
+        raw = None
     try:
         with open(os.path.join(sd, STATE_FILE), "rb") as f:
             st = parse_state(f.read())
@@ -21,10 +34,11 @@ def service_ready_for_dependents(sd: str) -> bool:
     except OSError:
         pass
     # A plain s6-supervise'd sibling: s6's own status.
+    if raw is None:
+        return False
     try:
-        with open(os.path.join(sd, "supervise", "status"), "rb") as f:
-            s = unpack_status(f.read())
-    except (OSError, ValueError):
+        s = unpack_status(raw)
+    except ValueError:
         return False
     if not s.up:
         return False
