@@ -262,6 +262,66 @@ def test_a_start_between_the_readiness_querys_reads_is_not_ready(tmp, files):
     assert ready == "False", "a dependent would start now"
 
 
+_ADOPT_CHECK = """
+import os, subprocess, sys, time
+import _signal as signal
+from pysix.loop import Loop
+from pysix.servicepolicy import service_ready_for_dependents
+from pysix.status import unpack_status
+from pysix.supervise import supervisor
+sd = sys.argv[1]
+first = subprocess.Popen(["pysix-supervise", sd])
+run = 0
+try:
+    deadline = time.monotonic() + 10
+    while not run and time.monotonic() < deadline:
+        try:
+            with open(os.path.join(sd, "supervise", "pysix-state")) as f:
+                if f.read().startswith("starting"):
+                    with open(os.path.join(sd, "supervise", "status"), "rb") as g:
+                        run = unpack_status(g.read()).pid
+        except OSError:
+            pass
+        time.sleep(0.01)
+    first.kill()        # the supervisor dies; its run goes on
+    first.wait(10)
+    seen = []
+    write = supervisor.write_atomic
+    def write_and_look(path, data, *mode):
+        write(path, data, *mode)
+        if path == "supervise/status":     # what a dependent sees right after each status write
+            seen.append(service_ready_for_dependents("."))
+    supervisor.write_atomic = write_and_look
+    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    os.chdir(sd)
+    sup = supervisor.Supervisor(os.path.basename(sd), Loop())
+    sup.setup()         # takes the run over: its status, then the `s` event
+    with open("supervise/pysix-state") as f:
+        state = f.read().split()[0]
+    print(run, sup.pid, state, ",".join(map(str, seen)))
+finally:            # ended here, by pid, whatever failed
+    if first.poll() is None:
+        first.kill()
+        first.wait(10)
+    if run:
+        os.kill(run, signal.SIGKILL)
+"""
+
+
+def test_an_adopted_oneshot_still_running_is_not_ready_for_its_dependents(tmp, procs):
+    """A supervisor killed while its oneshot runs: the next one takes the run
+    over and must say from its first status that the oneshot still runs.
+    (It said up until the end of its first loop turn: after_spawn came after
+    the status, and a dependent its `s` event woke could start meanwhile.)"""
+    sd = make_sd(os.path.join(tmp, "scan", "migrate"), "exec sleep 1000", type="oneshot\n")
+    r = subprocess.run([sys.executable, "-c", _ADOPT_CHECK, sd], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    run, pid, state, seen = r.stdout.split()
+    procs.track(int(run))
+    assert int(run) > 0 and pid == run, r.stdout + r.stderr      # taken over, not started again
+    assert (state, seen) == ("starting", "False"), r.stdout
+
+
 def test_restart_limit_marks_failed_with_OD_and_on_failure_runs(tmp, procs):
     from pysix import fifodir
     scan = os.path.join(tmp, "scan")

@@ -303,9 +303,14 @@ class Supervisor:
             self.stamp, self.ready = time.time_ns(), False
         if fd >= 0:
             self.loop.add_reader(fd, self._on_adopted_exit)
-        self.feed(EV_ADOPT_RUN)
+        # Before the status it brings: that status writes pysix-state first,
+        # which must already say what up means (a oneshot still running, a
+        # check not passed). After it, "up" went out and a waiting dependent
+        # woken by our `s` event started. A check can still say it is ready;
+        # a notification pipe is gone.
         if not self.ready:
-            self.policy.after_spawn(False)   # a check can still say it is ready; a notification pipe is gone
+            self.policy.after_spawn(False)
+        self.feed(EV_ADOPT_RUN)
 
     def _find_unrecorded(self, sup_pid: int, since: int) -> int:
         """The run a supervisor killed between spawn and record left, if any."""
