@@ -57,13 +57,17 @@ not at start, so PID 1 with only a CMD pays none of it):
   misses the type-attribute cache (its 96 KiB were written in every
   supervisor, about 300 entries each). 880 -> ~710 KiB private and 294 ->
   ~245 faults per supervisor, PSS per extra service 936 -> 691 KiB, boot
-  N=50 195 -> 149 ms (s6 105 -> 89 in the same runs); 3.6 ms in the
-  scanner, so a smaller first batch is not rehearsed. Rehearsing from two
-  would make a small tree's supervisors 332-348 KiB private instead of
-  740-756 (N=2 and N=5) for 5-7 ms of its boot; tried, it went with one
-  failure in ~11 runs of tests/test_policies.py (a failed oneshot's
-  dependent found up), none in 8 without: a race its timing makes
-  likelier, to be found before the threshold is lowered;
+  N=50 195 -> 149 ms (s6 105 -> 89 in the same runs). It costs the
+  scanner 3.6 ms, and more of a small tree's boot than it saves (to the
+  last `run`, 21 boots of each, interleaved: N=2 45.3 -> 51.2 ms, N=3
+  46.6 -> 58.9, N=5 61.4 -> 66.3; it pays for itself from 8-16 services),
+  but the memory stays for the container's life: a 2- to 5-service
+  tree's supervisors are 332-340 KiB private instead of 756-768, its PSS
+  0.35 / 0.85 / 1.7 MiB less (N=2 / 3 / 5). So from two supervisors; a
+  lone one is not rehearsed (960 against 1416 KiB, for 7-14 ms of the
+  boot N=1 the bench measures). The first try from two made a race
+  likelier, fixed since (servicepolicy: a readiness query read pysix-state
+  and then s6's status, and a start between the two looked ready);
 * after the rehearsal, every small size class of pymalloc is filled up to
   a fresh pool (`fresh_pools`): a child's temporaries of one size then
   share one page with their pool's header instead of writing a shared
@@ -465,7 +469,7 @@ def fork_env() -> "Dict[bytes, bytes]":
 
 
 # The rehearsal ------------------------------------------------------------
-REHEARSE_MIN = 8        # supervisors forked at once: below, it costs more than it saves
+REHEARSE_MIN = 2        # supervisors forked at once: a lone one is not rehearsed (below)
 REHEARSAL = "pysix-rehearsal"
 _RUN = b"#!/bin/sh\nexec sleep 60\n"   # killed by the stop's TERM, as a service is
 
