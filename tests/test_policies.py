@@ -176,19 +176,23 @@ def test_failing_oneshot_blocks_dependents_and_is_failed(tmp, procs):
     stop(p)
 
 
-_UP_CHECK = """
-import os, sys
-import _signal as signal
-from pysix.loop import Loop
+# Both scripts below: after each status a supervisor writes, what the
+# readiness query says (`seen`), as a dependent woken then would see it.
+_LOOK_AFTER_EACH_STATUS = """
 from pysix.servicepolicy import service_ready_for_dependents
 from pysix.supervise import supervisor
 seen = []
 write = supervisor.write_atomic
 def write_and_look(path, data, *mode):
     write(path, data, *mode)
-    if path == "supervise/status":     # what a dependent sees right after each status write
+    if path == "supervise/status":
         seen.append(service_ready_for_dependents("."))
 supervisor.write_atomic = write_and_look
+"""
+_UP_CHECK = _LOOK_AFTER_EACH_STATUS + """
+import os, sys
+import _signal as signal
+from pysix.loop import Loop
 signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
 os.chdir(sys.argv[1])
 sup = supervisor.Supervisor(os.path.basename(sys.argv[1]), Loop())
@@ -262,13 +266,11 @@ def test_a_start_between_the_readiness_querys_reads_is_not_ready(tmp, files):
     assert ready == "False", "a dependent would start now"
 
 
-_ADOPT_CHECK = """
+_ADOPT_CHECK = _LOOK_AFTER_EACH_STATUS + """
 import os, subprocess, sys, time
 import _signal as signal
 from pysix.loop import Loop
-from pysix.servicepolicy import service_ready_for_dependents
 from pysix.status import unpack_status
-from pysix.supervise import supervisor
 sd = sys.argv[1]
 first = subprocess.Popen(["pysix-supervise", sd])
 run = 0
@@ -285,13 +287,6 @@ try:
         time.sleep(0.01)
     first.kill()        # the supervisor dies; its run goes on
     first.wait(10)
-    seen = []
-    write = supervisor.write_atomic
-    def write_and_look(path, data, *mode):
-        write(path, data, *mode)
-        if path == "supervise/status":     # what a dependent sees right after each status write
-            seen.append(service_ready_for_dependents("."))
-    supervisor.write_atomic = write_and_look
     signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     os.chdir(sd)
     sup = supervisor.Supervisor(os.path.basename(sd), Loop())
