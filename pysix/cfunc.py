@@ -20,8 +20,9 @@ class _Program:
         self._handle = handle
 
 
-def bind(name: str, keep_gil: bool = False) -> "Callable[..., int]":
-    """The libc function `name`, returning a C int; errno is kept (errno()).
+def bind(name: str, keep_gil: bool = False, keep_errno: bool = True) -> "Callable[..., int]":
+    """The libc function `name`, returning a C int; errno is kept (errno())
+    unless `keep_errno` is False.
 
     `keep_gil`: the call holds the GIL (ctypes.PyDLL), so the thread state
     is the same on both sides of it: what a fork() made here needs.
@@ -35,7 +36,7 @@ def bind(name: str, keep_gil: bool = False) -> "Callable[..., int]":
         _type_ = "i"
 
     class Func(_ctypes.CFuncPtr):
-        _flags_ = (_ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+        _flags_ = (_ctypes.FUNCFLAG_CDECL | (_ctypes.FUNCFLAG_USE_ERRNO if keep_errno else 0)
                    | (_ctypes.FUNCFLAG_PYTHONAPI if keep_gil else 0))
         _restype_ = Int
 

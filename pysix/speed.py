@@ -93,7 +93,15 @@ not at start, so PID 1 with only a CMD pays none of it):
   178-205 -> 91-115 us and 75 -> 46 faults; in a full 3.12 run, 588 -> 524
   KiB private per supervisor, CPU per supervisor and the scanner's fork
   loop unchanged within noise. Used only while it is safe (`fork_function`): no thread was
-  started and no module that registers at-fork callbacks is loaded;
+  started and no module that registers at-fork callbacks is loaded. The
+  wrapper and the ctypes function it calls are immortal (made by calls,
+  they were not: each fork counted a reference to both), and the call
+  keeps no errno (ctypes swaps it through a per-thread object on every
+  call; a failed fork is tried again by os.fork, which raises with it):
+  the scanner's page faults between two forks 15.1 -> 10.1-11.1 (perf, N=50),
+  at boot N=50 2285-2348 -> 2042-2101; per supervisor 154-155 -> 148-149
+  faults and 332-340 -> 312-316 KiB private (`--only explain`, 6 rounds
+  alternated), CPU within noise;
 
 Elsewhere, each a line or two where it applies:
 * open flags are module constants (ctldir.py, atomic.py, servicedir.py,
@@ -211,7 +219,7 @@ def prepare_fork(rehearse_in: "Optional[str]" = None, keep: "Sequence[object]" =
     are handed: on 3.12 they are then never freed)."""
     for name in SUPERVISOR_MODULES:
         __import__(name)
-    fork_function()     # bound now: its objects are frozen with the rest
+    fork = fork_function()  # bound now: its objects are frozen with the rest
     _bind_child_calls()
     from . import cgroup, trace
     from .supervise import identity
@@ -222,7 +230,10 @@ def prepare_fork(rehearse_in: "Optional[str]" = None, keep: "Sequence[object]" =
     gc.collect()
     from .supervise import spawn
     env = spawn.ENV or {}
-    _immortalize(also=[env, *env.keys(), *env.values(), *keep])
+    # the fork and the libc function it calls, made by calls: each fork took
+    # a reference to both, a page written in the scanner per fork
+    held = [c.cell_contents for c in getattr(fork, "__closure__", None) or ()]
+    _immortalize(also=[env, *env.keys(), *env.values(), *keep, fork, *held])
     if rehearse_in is not None:     # a big batch: worth its ~200 KiB in the scanner
         fresh_pools()
     gc.freeze()
@@ -435,7 +446,7 @@ def fork_function() -> "Callable[[], int]":
     if _fork is None:
         from .cfunc import bind
         try:
-            libc_fork = bind("fork", keep_gil=True)
+            libc_fork = bind("fork", keep_gil=True, keep_errno=False)
         except (OSError, AttributeError, ImportError):
             return os.fork
         _fork = _checked(libc_fork)
@@ -447,11 +458,9 @@ def _checked(libc_fork) -> "Callable[[], int]":
         # call(): a call of a ctypes function is never specialised, and the
         # scanner wrote its counter, so this page, between each two forks
         pid = call(libc_fork)
-        if pid < 0:
-            from .cfunc import errno
-            e = errno()
-            raise OSError(e, os.strerror(e))
-        return pid
+        # errno is not kept (ctypes' copy of it wrote two pages per fork): a
+        # failed fork is tried again by os.fork, which raises with it
+        return pid if pid >= 0 else os.fork()
     return fork
 
 
