@@ -101,7 +101,8 @@ not at start, so PID 1 with only a CMD pays none of it):
   the scanner's page faults between two forks 15.1 -> 10.1-11.1 (perf, N=50),
   at boot N=50 2285-2348 -> 2042-2101; per supervisor 154-155 -> 148-149
   faults and 332-340 -> 312-316 KiB private (`--only explain`, 6 rounds
-  alternated), CPU within noise;
+  alternated), PSS per extra service 341-342 -> 321-323 KiB (`--only
+  memory`, 2 rounds alternated), CPU within noise;
 
 Elsewhere, each a line or two where it applies:
 * open flags are module constants (ctldir.py, atomic.py, servicedir.py,
