@@ -176,6 +176,19 @@ def test_failing_oneshot_blocks_dependents_and_is_failed(tmp, procs):
     stop(p)
 
 
+# The end of a script that started a real run: ended by pid, whatever failed.
+_END_RUN = """
+finally:
+    if sup.pid:
+        os.kill(sup.pid, signal.SIGKILL)
+        os.waitpid(sup.pid, 0)
+"""
+
+# Services that are up but not yet ready: a running oneshot, a check not passed.
+_NOT_READY_WHEN_UP = pytest.mark.parametrize(
+    "files", [{"type": "oneshot\n"}, {"check": "#!/bin/sh\nexit 1\n"}], ids=["oneshot", "check"])
+
+
 # Both scripts below: after each status a supervisor writes, what the
 # readiness query says (`seen`), as a dependent woken then would see it.
 _LOOK_AFTER_EACH_STATUS = """
@@ -201,15 +214,10 @@ try:
     with open("supervise/pysix-state") as f:
         state = f.read().split()[0]
     print(sup.pid, state, ",".join(map(str, seen)))
-finally:            # run is ended here, by pid, whatever failed
-    if sup.pid:
-        os.kill(sup.pid, signal.SIGKILL)
-        os.waitpid(sup.pid, 0)
-"""
+""" + _END_RUN
 
 
-@pytest.mark.parametrize("files", [{"type": "oneshot\n"}, {"check": "#!/bin/sh\nexit 1\n"}],
-                         ids=["oneshot", "check"])
+@_NOT_READY_WHEN_UP
 def test_status_up_never_precedes_the_state_dependents_read(tmp, files):
     """A dependent reads pysix-state, and s6's status only without one: up
     and no notification-fd there means ready. So from the moment the status
@@ -243,15 +251,10 @@ servicepolicy.open = open_after_a_start
 try:
     ready = servicepolicy.service_ready_for_dependents(".")
     print(sup.pid, ready, len(opened))
-finally:            # run is ended here, by pid, whatever failed
-    if sup.pid:
-        os.kill(sup.pid, signal.SIGKILL)
-        os.waitpid(sup.pid, 0)
-"""
+""" + _END_RUN
 
 
-@pytest.mark.parametrize("files", [{"type": "oneshot\n"}, {"check": "#!/bin/sh\nexit 1\n"}],
-                         ids=["oneshot", "check"])
+@_NOT_READY_WHEN_UP
 def test_a_start_between_the_readiness_querys_reads_is_not_ready(tmp, files):
     """The query reads two files, and a supervisor's start writes both: a
     dependent looking while its dependency starts must not see a running
