@@ -217,6 +217,25 @@ def descendants(pid: int) -> List[int]:
     return out
 
 
+def term_taken(pid: int) -> bool:
+    """Does `pid` block or catch SIGTERM now (/proc/PID/status)? True if unknown."""
+    bit = 1 << (signal.SIGTERM - 1)
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            masks = dict(line.split(":", 1) for line in f if line.startswith(("SigBlk", "SigCgt")))
+        return any(int(masks[k], 16) & bit for k in ("SigBlk", "SigCgt"))
+    except (OSError, KeyError, ValueError):
+        return True
+
+
+def comm_of(pid: int) -> str:
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def pid_state(pid: int) -> str:
     """'R', 'S', 'T', 'Z'... or '' once gone."""
     try:
@@ -312,16 +331,22 @@ def _logged(log: str) -> List[str]:
 def case_early_term(name: str, mode: str, tmp: str, delay_ms: float) -> str:
     """TERM `delay_ms` after the init process appeared; CMD `sleep 30`.
     `143` = ended by it (the CMD got it, or was never started); `lost` =
-    still running 3 s later; `orphan` = the init ended, its CMD runs on."""
+    still running 3 s later; `orphan` = the init ended, its CMD runs on.
+    `lost` and `killed` get `:first` when, right before the TERM was sent,
+    the init was still `env` (bin/pysix-init's `env --block-signal`, its
+    dynamic loader starting) and neither blocked nor caught it: before the
+    init's first instruction, where no init can act on it. Any later
+    window without a handler or a block is a plain `lost`."""
     pidf = os.path.join(tmp, "cmd.pid")
     with Run(name, mode, ["sh", "-c", "echo $$ > %s; exec sleep 30" % pidf], tmp) as r:
         time.sleep(max(0.0, r.appeared + delay_ms / 1000.0 - time.monotonic()))
+        first = comm_of(r.target) == "env" and not term_taken(r.target)
         r.signal(signal.SIGTERM)
         rc = r.wait(LOST_AFTER)
         if rc is None:
-            return "lost"
+            return "lost:first" if first else "lost"
         if r.p.returncode < 0 and mode == "child":
-            rc_word = "killed"   # by the TERM itself, before it had a handler
+            rc_word = "killed:first" if first else "killed"   # by the TERM itself, before it had a handler
         else:
             rc_word = str(rc)
         if mode == "child":

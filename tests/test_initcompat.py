@@ -28,10 +28,13 @@ def busy():
 
 def _early_ok(mode, delay, got):
     # At 0 ms the TERM may come before the init's first instruction (unshare
-    # has not exec'd it yet): tini loses it there too. From 2 ms on, never.
+    # has not exec'd it yet): tini loses it there too. Later, only a TERM
+    # sent while the init was still `env`, its loader starting, and neither
+    # blocked nor caught it (`:first`, seen once at 2 ms on a loaded CI
+    # machine) may be; never one after.
     if delay == 0:
-        return got in ("143", "lost", "killed")
-    return got == "143"
+        return got in ("143", "lost", "killed", "lost:first", "killed:first")
+    return got in ("143", "lost:first", "killed:first")
 
 
 @pytest.mark.parametrize("mode", MODES)
