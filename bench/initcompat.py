@@ -228,10 +228,10 @@ def term_taken(pid: int) -> bool:
         return True
 
 
-def comm_of(pid: int) -> str:
+def exe_of(pid: int) -> str:
+    """The name of the program `pid` runs (a script's comm is the script's)."""
     try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
+        return os.path.basename(os.readlink("/proc/%d/exe" % pid))
     except OSError:
         return ""
 
@@ -340,7 +340,7 @@ def case_early_term(name: str, mode: str, tmp: str, delay_ms: float) -> str:
     pidf = os.path.join(tmp, "cmd.pid")
     with Run(name, mode, ["sh", "-c", "echo $$ > %s; exec sleep 30" % pidf], tmp) as r:
         time.sleep(max(0.0, r.appeared + delay_ms / 1000.0 - time.monotonic()))
-        first = comm_of(r.target) == "env" and not term_taken(r.target)
+        first = exe_of(r.target) == "env" and not term_taken(r.target)
         r.signal(signal.SIGTERM)
         rc = r.wait(LOST_AFTER)
         if rc is None:
