@@ -147,6 +147,8 @@ class Bench:
             starts = s.run_starts()
             self.record("boot N=%d: first run started" % n, s.name, starts[0], "ms")
             if n > 1:
+                # the middle one too: a line from first to last is the forks' pace throughout
+                self.record("boot N=%d: half the runs started" % n, s.name, starts[(n - 1) // 2], "ms")
                 self.record("boot N=%d: last run started" % n, s.name, starts[-1], "ms")
 
         for n in ((5,) if self.quick else (1, 50, 200)):
