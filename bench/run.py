@@ -147,7 +147,7 @@ class Bench:
             starts = s.run_starts()
             self.record("boot N=%d: first run started" % n, s.name, starts[0], "ms")
             if n > 1:
-                # the middle one too: a line from first to last is the forks' pace throughout
+                # the middle one too: whether the pace changes along the boot (bench/README.md)
                 self.record("boot N=%d: half the runs started" % n, s.name, starts[(n - 1) // 2], "ms")
                 self.record("boot N=%d: last run started" % n, s.name, starts[-1], "ms")
 
